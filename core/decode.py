@@ -1,0 +1,145 @@
+"""Decode audio to mono float samples and video to frames, both with real presentation times.
+
+Video is streamed frame by frame so memory does not grow with clip length; audio is small
+enough (64 kB per second at 16 kHz) to hold whole.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import av
+import numpy as np
+import soxr
+
+from core.errors import MediaError
+from core.probe import _short, clip_start_s, open_container
+
+
+@dataclass(frozen=True)
+class AudioTrack:
+    """Mono audio on the clip's media timeline.
+
+    ``samples[0]`` plays at ``start_s`` seconds from the start of the clip. ``peak_dbfs`` is the
+    highest sample of any original channel before downmixing.
+    """
+
+    samples: np.ndarray
+    rate: int
+    start_s: float
+    source_rate: int
+    channels: int
+    peak_dbfs: float
+
+    @property
+    def duration_s(self) -> float:
+        return self.samples.size / self.rate
+
+
+@dataclass(frozen=True)
+class VideoFrame:
+    """One decoded picture: ``image`` is RGB uint8 (height, width, 3), shown at ``time_s``."""
+
+    time_s: float
+    image: np.ndarray
+
+
+def decode_audio(path: str | os.PathLike[str], rate: int | None = 16000) -> AudioTrack:
+    """Decode the first audio stream of ``path`` to mono float32.
+
+    Parameters
+    ----------
+    path : path-like
+        Media file.
+    rate : int or None
+        Output sample rate in Hz; None keeps the stream's own rate. Resampling uses soxr
+        (very high quality, linear phase, its delay compensated), so timing is sample-exact.
+
+    Raises
+    ------
+    MediaError
+        No audio stream, or nothing decodable in it.
+    """
+    path = os.fspath(path)
+    with open_container(path) as container:
+        if not container.streams.audio:
+            raise MediaError(f"{path}: has no audio stream")
+        stream = container.streams.audio[0]
+        stream.thread_type = "AUTO"
+        origin = clip_start_s(container)
+        source_rate = stream.codec_context.sample_rate
+        channels = stream.codec_context.channels or 1
+        out_rate = rate or source_rate
+        # Keep the stream's rate and layout here: downmix ourselves so channel peaks are measurable,
+        # and resample with soxr rather than swresample so the timing is known exactly.
+        planar = av.AudioResampler(format="fltp", rate=source_rate)
+        resampler = soxr.ResampleStream(source_rate, out_rate, 1, dtype="float32", quality="VHQ") \
+            if out_rate != source_rate else None
+        chunks: list[np.ndarray] = []
+        peak = 0.0
+        start_s: float | None = None
+        try:
+            for frame in container.decode(stream):
+                if start_s is None and frame.pts is not None:
+                    start_s = float(frame.pts * frame.time_base) - origin
+                for converted in planar.resample(frame):
+                    planes = converted.to_ndarray()
+                    peak = max(peak, float(np.max(np.abs(planes))) if planes.size else 0.0)
+                    mono = planes.mean(axis=0, dtype=np.float32)
+                    chunks.append(resampler.resample_chunk(mono) if resampler else mono)
+        except av.error.FFmpegError as exc:
+            if not chunks:
+                raise MediaError(f"{path}: audio could not be decoded ({_short(exc)})") from None
+        if resampler is not None:
+            chunks.append(resampler.resample_chunk(np.zeros(0, np.float32), last=True))
+    samples = np.concatenate(chunks).astype(np.float32, copy=False) if chunks else np.zeros(0, np.float32)
+    if samples.size == 0:
+        raise MediaError(f"{path}: the audio stream has no samples")
+    peak_dbfs = 20.0 * np.log10(peak) if peak > 0 else -np.inf
+    return AudioTrack(samples, out_rate, start_s or 0.0, source_rate, channels, float(peak_dbfs))
+
+
+def iter_video_frames(path: str | os.PathLike[str], max_side: int | None = 640) -> Iterator[VideoFrame]:
+    """Yield the frames of the first video stream in presentation order.
+
+    Parameters
+    ----------
+    path : path-like
+        Media file.
+    max_side : int or None
+        Downscale so the longer side is at most this many pixels (face landmarks need no more);
+        None keeps the full size.
+
+    Raises
+    ------
+    MediaError
+        No video stream. A stream that breaks off midway ends the iteration instead, so a
+        truncated file still yields what it has.
+    """
+    path = os.fspath(path)
+    container = open_container(path)
+    try:
+        if not container.streams.video:
+            raise MediaError(f"{path}: has no video stream")
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        origin = clip_start_s(container)
+        width, height = stream.codec_context.width, stream.codec_context.height
+        scale = min(1.0, max_side / max(width, height)) if max_side and width and height else 1.0
+        out_w, out_h = (max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2)) \
+            if scale < 1.0 else (width, height)
+        decoded = 0
+        try:
+            for frame in container.decode(stream):
+                if frame.pts is None:
+                    continue
+                image = frame.to_ndarray(format="rgb24", width=out_w, height=out_h)
+                decoded += 1
+                yield VideoFrame(float(frame.pts * frame.time_base) - origin, image)
+        except av.error.FFmpegError as exc:
+            if decoded == 0:
+                raise MediaError(f"{path}: video could not be decoded ({_short(exc)})") from None
+    finally:
+        container.close()
