@@ -15,7 +15,7 @@ import sys
 from core.errors import MediaError
 from core.version import VERSION
 
-COMMANDS = ("analyze", "demo", "synth")
+COMMANDS = ("analyze",)
 
 
 def build_parser() -> argparse.ArgumentParser:

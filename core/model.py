@@ -6,6 +6,7 @@ and the Resolve plugin read; keep them stable.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -140,11 +141,24 @@ class Report:
     fix: Fix
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        """The report as JSON-ready data; non-finite numbers become ``null``."""
+        return _finite({
             "schema": REPORT_SCHEMA,
             "file": self.file,
             "media": self.media.report_fields(),
             "sync": asdict(self.sync),
             "diagnostics": [asdict(d) for d in self.diagnostics],
             "fix": asdict(self.fix),
-        }
+        })
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):  # numpy scalars
+        return _finite(value.item())
+    return value

@@ -1,0 +1,73 @@
+"""One file through the whole pipeline: probe, decode, face and audio features, estimate, diagnose, report."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from core.decode import AudioTrack, decode_audio, iter_video_frames
+from core.diagnose import diagnose
+from core.errors import MediaError
+from core.estimate import EstimatorSettings, estimate_sync
+from core.face import FaceTrack, track_face
+from core.model import Report
+from core.probe import probe
+from core.progress import ProgressFn, no_progress
+from core.report import fix_from_sync
+
+ANALYSIS_RATE = 16000  # Hz: speech features need nothing above 8 kHz
+
+
+@dataclass(frozen=True)
+class AnalysisOptions:
+    """What ``lipalign analyze`` can be told."""
+
+    estimator: EstimatorSettings = field(default_factory=EstimatorSettings)
+    project_rate: int = 48000
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """The report plus the intermediate measurements, for callers that need more than the report."""
+
+    report: Report
+    face: FaceTrack
+    audio: AudioTrack
+
+
+def analyze_file(path: str | os.PathLike[str], options: AnalysisOptions | None = None,
+                 progress: ProgressFn = no_progress) -> Analysis:
+    """Measure lip sync and run the diagnostics on one file.
+
+    Raises
+    ------
+    MediaError
+        The file is missing, not media, or lacks an audio or a video stream.
+    """
+    options = options or AnalysisOptions()
+    path = os.fspath(path)
+    media = probe(path)
+    if not media.has_video:
+        raise MediaError(f"{path}: has no video stream")
+    if not media.has_audio:
+        raise MediaError(f"{path}: has no audio stream")
+    progress(0.0, "decoding audio")
+    audio = decode_audio(path, ANALYSIS_RATE)
+    total = max(media.frame_count, 1)
+
+    def frames_with_progress():
+        for index, frame in enumerate(iter_video_frames(path)):
+            if index % 25 == 0:
+                progress(0.05 + 0.85 * index / total, "tracking lips")
+            yield frame
+
+    face = track_face(frames_with_progress(), (media.width or 0, media.height or 0))
+    if face.time_s.size == 0:
+        raise MediaError(f"{path}: no video frame could be decoded")
+    progress(0.9, "estimating offset")
+    fps = media.fps_measured or media.fps_declared or 25.0
+    sync = estimate_sync(face, audio, fps=fps, settings=options.estimator)
+    diagnostics = diagnose(media, audio, face, project_rate=options.project_rate)
+    progress(1.0, "done")
+    report = Report(file=path, media=media, sync=sync, diagnostics=diagnostics, fix=fix_from_sync(sync, fps))
+    return Analysis(report, face, audio)

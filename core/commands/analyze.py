@@ -1,0 +1,70 @@
+"""``lipalign analyze FILE... [--json PATH|-]``: measure lip sync and run the pre-flight checks."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from core.analyze import AnalysisOptions, analyze_file
+from core.errors import MediaError
+from core.estimate import EstimatorSettings
+from core.fileio import write_text_atomic
+from core.progress import ProgressBar
+from core.report import format_summary
+from core.tolerance import PRESET_NAMES, parse_tolerance
+
+
+def add_estimator_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options shared by every command that measures sync."""
+    parser.add_argument("--search-ms", type=float, default=1000.0,
+                        help="largest offset to look for, either way, in ms (default 1000, at most 5000)")
+    parser.add_argument("--tolerance", default="broadcast",
+                        help=f"what counts as in sync: {', '.join(PRESET_NAMES)} (default broadcast: ±1 frame)")
+
+
+def estimator_settings(args: argparse.Namespace) -> EstimatorSettings:
+    """Turn the shared options into settings, with a one-line error for bad values."""
+    try:
+        return EstimatorSettings(search_ms=args.search_ms, tolerance=parse_tolerance(args.tolerance))
+    except ValueError as exc:
+        raise MediaError(str(exc)) from None
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("analyze", help="measure lip-sync offset and drift, and check the media",
+                            description=__doc__)
+    parser.add_argument("files", nargs="+", metavar="FILE")
+    parser.add_argument("--json", metavar="PATH", help="also write the reports as JSON to PATH, or - for stdout")
+    parser.add_argument("--project-rate", type=int, default=48000, help="the project's audio sample rate (Hz)")
+    add_estimator_arguments(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    options = AnalysisOptions(estimator=estimator_settings(args), project_rate=args.project_rate)
+    reports = []
+    failed = 0
+    for path in args.files:
+        bar = ProgressBar(f"analyzing {path}")
+        try:
+            reports.append(analyze_file(path, options, bar).report)
+        except MediaError as exc:
+            if len(args.files) == 1:
+                raise
+            print(f"lipalign: {exc}", file=sys.stderr)
+            failed += 1
+            continue
+        finally:
+            bar.close()
+        if args.json != "-":
+            print(format_summary(reports[-1]))
+            print()
+    if args.json and reports:
+        payload = reports[0].to_dict() if len(reports) == 1 else [r.to_dict() for r in reports]
+        text = json.dumps(payload, indent=2, allow_nan=False) + "\n"
+        if args.json == "-":
+            sys.stdout.write(text)
+        else:
+            write_text_atomic(args.json, text)
+    return 2 if failed else 0

@@ -1,0 +1,55 @@
+"""The last stage: the fix a measurement implies, and the report as a readable table."""
+
+from __future__ import annotations
+
+from core.model import Fix, Report, SyncResult
+
+
+def fix_from_sync(sync: SyncResult, fps: float) -> Fix:
+    """The slip and speed change that cancel a measured offset and drift.
+
+    The slip is the opposite of the offset (audio late by 80 ms: slip it 80 ms earlier, ``-80``).
+    Drift of ``d`` ms per minute means the audio runs ``1 + d/60000`` times too long, so it must be
+    played that much faster. Nothing is proposed for an inconclusive measurement.
+    """
+    if sync.verdict in ("inconclusive", "in_sync") or sync.offset_ms is None:
+        return Fix.none()
+    frame_ms = 1000.0 / fps
+    drift = sync.drift_ms_per_min or 0.0 if sync.verdict == "drift" else 0.0
+    slip_ms = -sync.offset_ms
+    return Fix(slip_ms=round(slip_ms, 2), slip_frames=round(slip_ms / frame_ms, 3),
+               speed_ratio=round(1.0 + drift / 60000.0, 9))
+
+
+def _fmt(value: float | None, unit: str = "", digits: int = 1) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}{unit}"
+
+
+def format_summary(report: Report) -> str:
+    """A short human-readable table of one report (what ``lipalign analyze`` prints)."""
+    m, s, f = report.media, report.sync, report.fix
+    fps_text = f"{_fmt(m.fps_declared, digits=3)} declared, {_fmt(m.fps_measured, digits=3)} measured"
+    if m.vfr:
+        fps_text += " (variable)"
+    rows = [
+        ("file", report.file),
+        ("video", f"{m.video_codec} {m.width}x{m.height}, {fps_text}, starts {_fmt(m.video_start_s, ' s', 3)}"),
+        ("audio", f"{m.audio_codec} {m.sample_rate} Hz, {m.channels} ch, starts {_fmt(m.audio_start_s, ' s', 3)}"),
+        ("duration", _fmt(m.duration_s, " s", 2)),
+        ("verdict", s.verdict + (f" ({s.reason})" if s.reason else "")),
+        ("offset", f"{_fmt(s.offset_ms, ' ms')} ({_fmt(s.offset_frames, ' frames', 2)}); "
+                   "positive = audio late"),
+        ("drift", _fmt(s.drift_ms_per_min, " ms/min", 1)),
+        ("confidence", f"{s.confidence:.2f} (tolerance {s.tolerance})"),
+        ("fix", f"slip audio {f.slip_ms:+.1f} ms ({f.slip_frames:+.2f} frames), speed x{f.speed_ratio:.6f}"),
+    ]
+    width = max(len(k) for k, _ in rows)
+    lines = [f"{k:<{width}}  {v}" for k, v in rows]
+    if report.diagnostics:
+        lines.append("diagnostics:")
+        for d in report.diagnostics:
+            lines.append(f"  [{d.severity:<7}] {d.code}: {d.message}")
+            lines.append(f"             fix: {d.fix}")
+    else:
+        lines.append("diagnostics: none fired")
+    return "\n".join(lines)
