@@ -143,3 +143,56 @@ def iter_video_frames(path: str | os.PathLike[str], max_side: int | None = 640) 
                 raise MediaError(f"{path}: video could not be decoded ({_short(exc)})") from None
     finally:
         container.close()
+
+
+@dataclass(frozen=True)
+class AudioChannels:
+    """Every channel of an audio stream at its own rate, for writing corrected copies.
+
+    ``samples`` is (channels, n) float32; ``samples[:, 0]`` plays at ``start_s`` seconds from the
+    start of the clip. ``layout`` is FFmpeg's channel layout name and ``codec`` the stream's codec.
+    """
+
+    samples: np.ndarray
+    rate: int
+    start_s: float
+    layout: str
+    codec: str
+
+    @property
+    def channels(self) -> int:
+        return int(self.samples.shape[0])
+
+
+def decode_audio_channels(path: str | os.PathLike[str]) -> AudioChannels:
+    """Decode the first audio stream of ``path`` without downmixing or resampling.
+
+    Raises
+    ------
+    MediaError
+        No audio stream, or nothing decodable in it.
+    """
+    path = os.fspath(path)
+    with open_container(path) as container:
+        if not container.streams.audio:
+            raise MediaError(f"{path}: has no audio stream")
+        stream = container.streams.audio[0]
+        origin = clip_start_s(container)
+        ctx = stream.codec_context
+        layout = ctx.layout.name if ctx.layout is not None else ("mono" if ctx.channels == 1 else "stereo")
+        planar = av.AudioResampler(format="fltp", layout=layout, rate=ctx.sample_rate)
+        chunks: list[np.ndarray] = []
+        start_s: float | None = None
+        try:
+            for frame in container.decode(stream):
+                if start_s is None and frame.pts is not None:
+                    start_s = float(frame.pts * frame.time_base) - origin
+                chunks.extend(converted.to_ndarray() for converted in planar.resample(frame))
+        except av.error.FFmpegError as exc:
+            if not chunks:
+                raise MediaError(f"{path}: audio could not be decoded ({_short(exc)})") from None
+        chunks.extend(converted.to_ndarray() for converted in planar.resample(None))
+    if not chunks or sum(c.shape[1] for c in chunks) == 0:
+        raise MediaError(f"{path}: the audio stream has no samples")
+    samples = np.concatenate(chunks, axis=1).astype(np.float32, copy=False)
+    return AudioChannels(samples, ctx.sample_rate, start_s or 0.0, layout, ctx.name)

@@ -7,7 +7,9 @@ place only once complete, so an interrupted run leaves either the old file or no
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,13 +31,17 @@ def refuse_overwriting_input(output: str | os.PathLike[str], *inputs: str | os.P
 def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds.
 
-    The temporary name keeps the destination's extension so that muxers pick the right format.
+    The temporary name keeps the destination's extension so that muxers pick the right format, and
+    carries the writer's process id: a run that was killed (SIGKILL leaves its temporary file
+    behind) is cleaned up by the next run writing the same destination.
     """
     dest = Path(path)
     folder = dest.parent if str(dest.parent) else Path(".")
     if not folder.is_dir():
         raise MediaError(f"{path}: the output folder does not exist")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.stem}.", suffix=f".lipalign-tmp{dest.suffix}", dir=folder)
+    remove_stale_temp_files(dest)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.stem}.{os.getpid()}.", suffix=f".lipalign-tmp{dest.suffix}",
+                                    dir=folder)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -44,6 +50,38 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+
+
+def temp_files_of(path: str | os.PathLike[str]) -> list[Path]:
+    """The temporary files :func:`atomic_output` creates (or left behind) for the destination ``path``."""
+    dest = Path(path)
+    folder = dest.parent if str(dest.parent) else Path(".")
+    own = re.compile(rf"\.{re.escape(dest.stem)}\.(\d+\.)?[^.]+\.lipalign-tmp{re.escape(dest.suffix)}")
+    return sorted(p for p in folder.glob(f".{glob.escape(dest.stem)}.*.lipalign-tmp{glob.escape(dest.suffix)}")
+                  if own.fullmatch(p.name))
+
+
+def remove_stale_temp_files(path: str | os.PathLike[str]) -> list[Path]:
+    """Delete temporary files of ``path`` whose writing process no longer runs; return what was deleted."""
+    removed = []
+    for tmp in temp_files_of(path):
+        owner = tmp.name[len(Path(path).stem) + 2:].split(".", 1)[0]
+        if owner.isdigit() and _process_alive(int(owner)):
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+            removed.append(tmp)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
 
 
 def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:

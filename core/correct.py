@@ -1,0 +1,297 @@
+"""Correcting sync: slip the audio to the sample, undo drift by resampling, and mux a corrected copy.
+
+The sign convention is the report's: ``offset_ms > 0`` means the audio is late, so the correction
+moves it earlier by that much; ``drift_ms_per_min > 0`` means the audio falls further behind as
+the clip plays, so it is played faster by ``1 + drift / 60000``. After correction the offset is
+the same (zero) all through the clip.
+
+The corrected file's time 0 is the first video frame: whatever gap the source had between its
+audio and video starts is folded into the slip, and both streams of the output start at 0.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import soxr
+
+from core.decode import AudioChannels, decode_audio_channels
+from core.errors import MediaError
+from core.fileio import atomic_output
+from core.model import SyncResult
+from core.probe import _short, open_container, probe
+from core.progress import ProgressFn, no_progress
+
+# Beyond ±10 % speed the "drift" is a wrong frame rate or a different take, not clock drift.
+MAX_DRIFT_MS_PER_MIN = 6000.0
+# Containers a corrected copy can be written to, and the lossy audio codec each takes.
+LOSSY_AUDIO_CODEC = {".mp4": "aac", ".m4v": "aac", ".mov": "aac", ".mkv": "aac", ".mpg": "mp2", ".mpeg": "mp2"}
+# Containers that keep PCM audio as PCM when the source was PCM.
+PCM_CONTAINERS = (".mov", ".mkv", ".wav")
+# Container tags the muxer writes itself; copying the source's would misdescribe the new file.
+_MUXER_TAGS = frozenset({"encoder", "major_brand", "minor_version", "compatible_brands"})
+
+
+def speed_ratio(drift_ms_per_min: float) -> float:
+    """The factor by which audio drifting ``drift_ms_per_min`` must be played faster (``Fix.speed_ratio``)."""
+    return 1.0 + drift_ms_per_min / 60000.0
+
+
+def shift_samples(samples: np.ndarray, count: int) -> np.ndarray:
+    """Move audio later by ``count`` samples (earlier when negative), keeping its length.
+
+    Silence fills the gap; what moves past either end is dropped. Works on (n,) or (channels, n).
+    """
+    x = np.asarray(samples)
+    n = x.shape[-1]
+    out = np.zeros_like(x)
+    if count >= 0:
+        if count < n:
+            out[..., count:] = x[..., : n - count]
+    elif -count < n:
+        out[..., : n + count] = x[..., -count:]
+    return out
+
+
+def check_correction(offset_ms: float, drift_ms_per_min: float) -> None:
+    """Raise ValueError for a correction no clip can need (not finite, or drift beyond ±10 % speed)."""
+    if not math.isfinite(offset_ms):
+        raise ValueError("offset_ms must be finite")
+    if not (math.isfinite(drift_ms_per_min) and abs(drift_ms_per_min) <= MAX_DRIFT_MS_PER_MIN):
+        raise ValueError(f"drift_ms_per_min must be within ±{MAX_DRIFT_MS_PER_MIN:.0f} ms/min")
+
+
+def correct_audio(samples: np.ndarray, rate: int, offset_ms: float, drift_ms_per_min: float = 0.0) -> np.ndarray:
+    """Cancel a measured offset and drift; the result has the input's length and rate.
+
+    Parameters
+    ----------
+    samples : np.ndarray
+        Audio, (n,) or (channels, n), float; ``samples[..., 0]`` plays with the first video frame.
+    rate : int
+        Sample rate, Hz.
+    offset_ms : float
+        Measured offset at the first video frame, ms; ``> 0`` = audio late, so it is moved earlier.
+        Applied to the nearest sample (at most half a sample of error), never to a video frame.
+    drift_ms_per_min : float
+        Measured drift, ms per minute; ``> 0`` = audio falls behind, so it is sped up by
+        :func:`speed_ratio` with soxr's very-high-quality resampler.
+
+    Returns
+    -------
+    np.ndarray
+        float32, same shape: sample ``k`` holds the source at ``k * ratio + offset`` (seconds scaled
+        by the rate), silence where the source has nothing.
+    """
+    x = np.asarray(samples, dtype=np.float32)
+    if x.ndim not in (1, 2) or x.shape[-1] == 0:
+        raise ValueError("samples must be a non-empty (n,) or (channels, n) array")
+    if not (isinstance(rate, (int, np.integer)) and rate > 0):
+        raise ValueError(f"rate must be a positive whole number of Hz, not {rate!r}")
+    check_correction(offset_ms, drift_ms_per_min)
+    n = x.shape[-1]
+    lead = round(offset_ms * rate / 1000.0)
+    if drift_ms_per_min == 0.0:
+        return shift_samples(x, -lead)
+    # Slip first (the offset is measured at time 0), then play the rest faster by the exact ratio.
+    start = shift_samples(x, -lead) if lead < 0 else x[..., lead:]
+    if start.shape[-1] == 0:
+        return np.zeros_like(x)
+    resampled = soxr.resample(np.ascontiguousarray(start.T), rate * speed_ratio(drift_ms_per_min), rate,
+                              quality="VHQ").T
+    out = np.zeros_like(x)
+    keep = min(n, resampled.shape[-1])
+    out[..., :keep] = resampled[..., :keep]
+    return out
+
+
+def correction_from_sync(sync: SyncResult | dict) -> tuple[float, float]:
+    """``(offset_ms, drift_ms_per_min)`` to correct, from a measurement or a report's ``sync`` object.
+
+    Drift is applied only when the estimator called the clip drifting, as :func:`core.report.fix_from_sync`
+    does. Raises :class:`MediaError` for an inconclusive measurement.
+    """
+    get = sync.get if isinstance(sync, dict) else lambda key: getattr(sync, key)
+    offset = get("offset_ms")
+    if get("verdict") == "inconclusive" or offset is None:
+        reason = get("reason") or "no offset measured"
+        raise MediaError(f"the measurement is inconclusive ({reason}); give --offset-ms to correct by hand")
+    drift = get("drift_ms_per_min") if get("verdict") == "drift" else None
+    return float(offset), float(drift or 0.0)
+
+
+def offset_at_video_start(offset_ms: float, drift_ms_per_min: float, audio_start_s: float,
+                          video_start_s: float) -> float:
+    """The offset to apply to decoded samples so that the corrected audio starts with the first video frame.
+
+    ``offset_ms`` and the drift are on the clip's media timeline (times from the clip start); the
+    audio's own start relative to the video is part of the slip.
+    """
+    drift_offset = drift_ms_per_min * video_start_s / 60.0
+    return offset_ms + drift_offset - (audio_start_s - video_start_s) * 1000.0
+
+
+@dataclass(frozen=True)
+class CorrectedMedia:
+    """What :func:`write_corrected_media` wrote."""
+
+    path: str
+    offset_ms: float
+    drift_ms_per_min: float
+    applied_slip_samples: int
+    sample_rate: int
+    audio_codec: str
+    video_codec: str | None
+    video_copied: bool
+
+
+def _pcm_codec(source_codec: str) -> str:
+    return "pcm_s16le" if source_codec in ("pcm_s16le", "pcm_s16be", "pcm_u8") else "pcm_s24le"
+
+
+def choose_audio_codec(output: str | os.PathLike[str], source_codec: str) -> str:
+    """The audio codec a corrected copy at ``output`` gets: PCM stays PCM where the container allows."""
+    ext = Path(output).suffix.lower()
+    if ext == ".wav" or (ext in PCM_CONTAINERS and source_codec.startswith("pcm_")):
+        return _pcm_codec(source_codec)
+    if ext not in LOSSY_AUDIO_CODEC:
+        allowed = ", ".join(sorted({*LOSSY_AUDIO_CODEC, ".wav"}))
+        raise MediaError(f"{output}: cannot write a {ext or 'extensionless'} file; use one of {allowed}")
+    return LOSSY_AUDIO_CODEC[ext]
+
+
+def _encode_audio(stream: av.audio.stream.AudioStream, samples: np.ndarray, layout: str) -> list[av.Packet]:
+    """Encode (channels, n) float samples from time 0; the encoder's priming delay stays in the timestamps."""
+    rate = stream.codec_context.sample_rate
+    packets: list[av.Packet] = []
+    block = 4096
+    for start in range(0, samples.shape[1], block):
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples[:, start:start + block]),
+                                           format="fltp", layout=layout)
+        frame.sample_rate = rate
+        frame.pts = start
+        frame.time_base = Fraction(1, rate)
+        packets.extend(stream.encode(frame))
+    packets.extend(stream.encode(None))
+    return packets
+
+
+def _add_audio_stream(out: av.container.OutputContainer, codec: str, audio: AudioChannels,
+                      metadata: dict[str, str]) -> av.audio.stream.AudioStream:
+    stream = out.add_stream(codec, rate=audio.rate, layout=audio.layout)
+    if codec == "aac":
+        stream.codec_context.bit_rate = min(96000 * audio.channels, 320000)
+    elif codec == "mp2":
+        stream.codec_context.bit_rate = 224000 if audio.channels > 1 else 128000
+    stream.metadata.update(metadata)
+    return stream
+
+
+def write_corrected_audio_file(input_path: str | os.PathLike[str], output_path: str | os.PathLike[str],
+                               offset_ms: float, drift_ms_per_min: float = 0.0,
+                               progress: ProgressFn = no_progress) -> CorrectedMedia:
+    """Write the corrected audio of ``input_path`` as a WAV (PCM) file whose sample 0 plays with the first video frame.
+
+    This is what the Resolve plugin's "conform" strategy places under the clip.
+    """
+    if Path(output_path).suffix.lower() != ".wav":
+        raise MediaError(f"{output_path}: the corrected audio file must be a .wav")
+    return write_corrected_media(input_path, output_path, offset_ms, drift_ms_per_min, progress)
+
+
+def write_corrected_media(input_path: str | os.PathLike[str], output_path: str | os.PathLike[str],
+                          offset_ms: float, drift_ms_per_min: float = 0.0,
+                          progress: ProgressFn = no_progress) -> CorrectedMedia:
+    """Write a copy of ``input_path`` with its audio corrected; the video is copied packet for packet.
+
+    Parameters
+    ----------
+    input_path, output_path : path-like
+        Source and destination; the destination's extension picks the container (a ``.wav``
+        destination gets the corrected audio only). Written atomically.
+    offset_ms, drift_ms_per_min : float
+        The measured offset (ms, ``> 0`` = audio late, at media time 0) and drift (ms per minute).
+
+    Raises
+    ------
+    MediaError
+        Unreadable input, no audio stream, a container that cannot hold the video codec.
+    """
+    input_path, output_path = os.fspath(input_path), os.fspath(output_path)
+    try:
+        check_correction(offset_ms, drift_ms_per_min)
+    except ValueError as exc:
+        raise MediaError(f"{input_path}: {exc}") from None
+    progress(0.0, "decoding audio")
+    audio = decode_audio_channels(input_path)
+    video_start = probe(input_path).video_start_s
+    audio_only_output = Path(output_path).suffix.lower() == ".wav"
+    origin = video_start if video_start is not None else audio.start_s
+    effective = offset_at_video_start(offset_ms, drift_ms_per_min, audio.start_s, origin)
+    progress(0.2, "correcting audio")
+    corrected = correct_audio(audio.samples, audio.rate, effective, drift_ms_per_min)
+    codec = choose_audio_codec(output_path, audio.codec)
+    progress(0.5, "writing")
+    with open_container(input_path) as source, atomic_output(output_path) as tmp:
+        video_in = None if audio_only_output or not source.streams.video else source.streams.video[0]
+        ext = Path(output_path).suffix.lower()
+        options = {"movflags": "+faststart"} if ext in (".mp4", ".m4v", ".mov") else {}
+        with av.open(str(tmp), "w", options=options) as out:
+            out.metadata.update({k: v for k, v in source.metadata.items() if k not in _MUXER_TAGS})
+            video_out = None
+            if video_in is not None:
+                if video_in.codec_context.name not in out.supported_codecs:
+                    raise MediaError(f"{output_path}: a {ext} file cannot hold {video_in.codec_context.name} video "
+                                     "without re-encoding; choose .mkv or .mov")
+                video_out = out.add_stream_from_template(video_in)
+                video_out.metadata.update(video_in.metadata)
+            audio_out = _add_audio_stream(out, codec, audio, dict(source.streams.audio[0].metadata))
+            audio_packets = _encode_audio(audio_out, corrected, audio.layout)
+            progress(0.7, "muxing")
+            if video_in is not None and video_out is not None:
+                _mux_with_video(out, source, video_in, video_out, audio_packets)
+            else:
+                for packet in audio_packets:
+                    out.mux(packet)
+    progress(1.0, "done")
+    return CorrectedMedia(path=output_path, offset_ms=offset_ms, drift_ms_per_min=drift_ms_per_min,
+                          applied_slip_samples=-round(effective * audio.rate / 1000.0), sample_rate=audio.rate,
+                          audio_codec=codec, video_codec=video_in.codec_context.name if video_in else None,
+                          video_copied=video_in is not None)
+
+
+def _mux_with_video(out: av.container.OutputContainer, source: av.container.InputContainer,
+                    video_in: av.video.stream.VideoStream, video_out: av.video.stream.VideoStream,
+                    audio_packets: list[av.Packet]) -> None:
+    """Copy the video packets so the first frame is at 0, interleaving the (already encoded) audio by time."""
+    start = video_in.start_time
+    pending = iter(audio_packets)
+    next_audio = next(pending, None)
+    try:
+        for packet in source.demux(video_in):
+            if packet.size == 0:
+                continue
+            if start is None:
+                start = packet.pts if packet.pts is not None else packet.dts or 0
+            when = packet.dts if packet.dts is not None else packet.pts
+            t = float((when - start) * packet.time_base) if when is not None else 0.0
+            while next_audio is not None and float(next_audio.pts * next_audio.time_base) <= t:
+                out.mux(next_audio)
+                next_audio = next(pending, None)
+            if packet.pts is not None:
+                packet.pts -= start
+            if packet.dts is not None:
+                packet.dts -= start
+            packet.stream = video_out
+            out.mux(packet)
+    except av.error.FFmpegError as exc:
+        raise MediaError(f"{source.name}: the video could not be copied ({_short(exc)})") from None
+    while next_audio is not None:
+        out.mux(next_audio)
+        next_audio = next(pending, None)
