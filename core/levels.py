@@ -1,0 +1,134 @@
+"""Audio level measures over mono samples: frame levels, noise floor, speech and silence runs, peak.
+
+Shared by the pre-flight diagnostics and by ``prep-audio`` (which trims silence and reports the
+noise floor before and after), so both judge "silence" and "noise" the same way.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Length of one level frame: long enough to average over a pitch period, short enough to see word gaps.
+LEVEL_FRAME_S = 0.05
+# Share of frames quieter than the noise floor (a low percentile ignores the odd digital-silence gap).
+NOISE_FLOOR_PERCENTILE = 10.0
+# Share of frames quieter than the speech level: loud but not the single loudest syllable.
+SPEECH_LEVEL_PERCENTILE = 95.0
+# Silence is anything this far below the speech level ...
+SILENCE_BELOW_SPEECH_DB = 30.0
+# ... or within this margin of the noise floor, whichever is higher ...
+SILENCE_ABOVE_FLOOR_DB = 6.0
+# ... but never closer than this to the speech level, so a noisy recording still has pauses.
+SILENCE_MIN_GAP_DB = 10.0
+# Level reported for an all-zero frame (log of zero); well below any real recording's floor.
+DIGITAL_SILENCE_DBFS = -120.0
+
+
+def _check_rate(rate: int) -> None:
+    if rate <= 0:
+        raise ValueError(f"sample rate must be positive, got {rate}")
+
+
+def to_dbfs(amplitude: float | np.ndarray) -> float | np.ndarray:
+    """Amplitude relative to full scale (1.0) in dB, floored at :data:`DIGITAL_SILENCE_DBFS`."""
+    value = 20.0 * np.log10(np.maximum(np.abs(amplitude), 10 ** (DIGITAL_SILENCE_DBFS / 20.0)))
+    return float(value) if np.ndim(value) == 0 else value
+
+
+def frame_levels_dbfs(samples: np.ndarray, rate: int, frame_s: float = LEVEL_FRAME_S) -> np.ndarray:
+    """RMS level of consecutive non-overlapping frames.
+
+    Parameters
+    ----------
+    samples : (n,) float array
+        Mono audio, full scale 1.0.
+    rate : int
+        Sample rate in Hz.
+    frame_s : float
+        Frame length in seconds; a trailing partial frame is dropped unless it is the only one.
+
+    Returns
+    -------
+    (m,) float64 array
+        Level of frame ``i`` (covering ``[i * frame_s, (i + 1) * frame_s)`` s) in dBFS.
+    """
+    _check_rate(rate)
+    if frame_s <= 0:
+        raise ValueError(f"frame length must be positive, got {frame_s}")
+    x = np.asarray(samples, dtype=np.float64)
+    size = max(1, round(frame_s * rate))
+    count = x.size // size
+    if count == 0:
+        return np.array([to_dbfs(np.sqrt(np.mean(x**2)))]) if x.size else np.zeros(0)
+    power = np.mean(x[: count * size].reshape(count, size) ** 2, axis=1)
+    return to_dbfs(np.sqrt(power))
+
+
+def noise_floor_dbfs(levels_dbfs: np.ndarray) -> float:
+    """Noise floor of a recording: a low percentile of its frame levels (dBFS), robust to a few silent gaps."""
+    if levels_dbfs.size == 0:
+        return DIGITAL_SILENCE_DBFS
+    return float(np.percentile(levels_dbfs, NOISE_FLOOR_PERCENTILE))
+
+
+def speech_level_dbfs(levels_dbfs: np.ndarray) -> float:
+    """Typical loud-speech level (dBFS): a high percentile of the frame levels."""
+    if levels_dbfs.size == 0:
+        return DIGITAL_SILENCE_DBFS
+    return float(np.percentile(levels_dbfs, SPEECH_LEVEL_PERCENTILE))
+
+
+def silence_threshold_dbfs(levels_dbfs: np.ndarray) -> float:
+    """Level below which a frame counts as silence, adapted to the recording's floor and speech level."""
+    floor, speech = noise_floor_dbfs(levels_dbfs), speech_level_dbfs(levels_dbfs)
+    threshold = max(speech - SILENCE_BELOW_SPEECH_DB, floor + SILENCE_ABOVE_FLOOR_DB)
+    return min(threshold, speech - SILENCE_MIN_GAP_DB)
+
+
+def speech_mask(samples: np.ndarray, rate: int, frame_s: float = LEVEL_FRAME_S) -> np.ndarray:
+    """Which level frames hold sound above the silence threshold (one bool per ``frame_s`` frame).
+
+    A recording with no level contrast at all (digital silence, steady noise or tone) has no speech.
+    """
+    levels = frame_levels_dbfs(samples, rate, frame_s)
+    if levels.size == 0 or speech_level_dbfs(levels) - noise_floor_dbfs(levels) < SILENCE_MIN_GAP_DB:
+        return np.zeros(levels.size, dtype=bool)
+    return levels > silence_threshold_dbfs(levels)
+
+
+def silence_runs(samples: np.ndarray, rate: int, min_s: float = 0.0,
+                 frame_s: float = LEVEL_FRAME_S) -> list[tuple[float, float]]:
+    """Stretches of silence as ``(start_s, end_s)``, seconds from the first sample.
+
+    Parameters
+    ----------
+    samples, rate, frame_s
+        As in :func:`frame_levels_dbfs`.
+    min_s : float
+        Only runs at least this long, in seconds.
+
+    Returns
+    -------
+    list of (float, float)
+        Runs in time order; times have the resolution of ``frame_s``.
+    """
+    silent = ~speech_mask(samples, rate, frame_s)
+    if silent.size == 0:
+        return []
+    edges = np.diff(np.concatenate(([0], silent.astype(np.int8), [0])))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    total_s = samples.size / rate
+    runs = [(s * frame_s, min(e * frame_s, total_s)) for s, e in zip(starts, ends, strict=True)]
+    return [(a, b) for a, b in runs if b - a >= min_s]
+
+
+def leading_silence_s(samples: np.ndarray, rate: int, frame_s: float = LEVEL_FRAME_S) -> float:
+    """Seconds from the first sample to the first sound (the whole length if there is none)."""
+    speech = speech_mask(samples, rate, frame_s)
+    hits = np.flatnonzero(speech)
+    return float(hits[0] * frame_s) if hits.size else samples.size / rate
+
+
+def peak_dbfs(samples: np.ndarray) -> float:
+    """Highest absolute sample in dBFS (:data:`DIGITAL_SILENCE_DBFS` for silence)."""
+    return to_dbfs(float(np.max(np.abs(samples)))) if np.size(samples) else DIGITAL_SILENCE_DBFS
