@@ -1,0 +1,1 @@
+"""Test support that must be importable from child processes too (the Resolve fake)."""
