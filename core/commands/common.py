@@ -1,0 +1,30 @@
+"""Helpers the command modules share: JSON output and path checks."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+from core.errors import MediaError
+from core.fileio import refuse_overwriting_input, write_text_atomic
+
+
+def write_json(target: str | None, payload: Any) -> None:
+    """Write ``payload`` as JSON to the path ``target``, to stdout for ``-``, nowhere for None."""
+    if not target:
+        return
+    text = json.dumps(payload, indent=2, allow_nan=False) + "\n"
+    if target == "-":
+        sys.stdout.write(text)
+    else:
+        write_text_atomic(target, text)
+
+
+def check_output(output: str, *inputs: str) -> None:
+    """Raise :class:`MediaError` for a missing input or an output that would overwrite one."""
+    for path in inputs:
+        if not os.path.isfile(path):
+            raise MediaError(f"{path}: no such file")
+    refuse_overwriting_input(output, *inputs)

@@ -1,0 +1,223 @@
+"""Comparing two renders of the same programme: audio offset to the sample, drift, and video frame offset.
+
+Positive offsets mean the DELIVERED render is later than the REFERENCE (its sound, or its pictures,
+come after the reference's).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+
+import cv2
+import numpy as np
+import scipy.fft
+import scipy.signal
+
+from core.decode import AudioTrack, decode_audio, iter_video_frames
+from core.errors import MediaError
+from core.probe import probe
+from core.progress import ProgressFn, no_progress
+
+# Thumbnails this small keep a long clip in memory and still see a mouth open and close.
+THUMB_SIDE = 32
+# Stretches compared for drift: short, so that drift barely smears the correlation peak within one
+# (0.5 ms per window at 30 ms/min), spread evenly from start to end.
+DRIFT_WINDOW_S = 1.0
+DRIFT_WINDOWS = 9
+# A window whose offset is further than this from the line through the others heard something else (silence, music).
+DRIFT_OUTLIER_MS = 2.0
+# Share of each cut-out faded in and out before correlating.
+TAPER_SHARE = 0.1
+
+
+def gcc_phat(reference: np.ndarray, delivered: np.ndarray, max_lag: int) -> tuple[float, float]:
+    """Lag of ``delivered`` behind ``reference`` by phase-transform cross-correlation, to a fraction of a sample.
+
+    Parameters
+    ----------
+    reference, delivered : np.ndarray
+        Mono signals at the same rate (any lengths).
+    max_lag : int
+        Largest lag to consider either way, samples.
+
+    Returns
+    -------
+    lag : float
+        Samples by which ``delivered`` is later (``delivered[n] ≈ reference[n - lag]``); the integer
+        peak is refined by a parabola through it and its neighbours.
+    strength : float
+        Height of the whitened correlation peak (1 for identical shifted signals, near 0 for unrelated ones).
+    """
+    if reference.size == 0 or delivered.size == 0:
+        raise ValueError("both signals need samples")
+    if max_lag < 1:
+        raise ValueError("max_lag must be at least one sample")
+    n = scipy.fft.next_fast_len(reference.size + delivered.size)
+    # Tapered ends: whitening turns the hard edges of two cut-outs into a false peak where the edges line up.
+    spectrum = scipy.fft.rfft(_tapered(delivered), n)
+    spectrum *= np.conj(scipy.fft.rfft(_tapered(reference), n))
+    magnitude = np.abs(spectrum)
+    spectrum /= np.maximum(magnitude, 1e-12 * (magnitude.max() or 1.0))
+    cc = scipy.fft.irfft(spectrum, n)
+    max_lag = min(max_lag, n // 2 - 1)
+    window = np.concatenate([cc[-max_lag:], cc[: max_lag + 1]])  # lags -max_lag .. +max_lag
+    peak = int(np.argmax(window))
+    lag = float(peak - max_lag)
+    if 0 < peak < window.size - 1:
+        left, mid, right = window[peak - 1], window[peak], window[peak + 1]
+        denom = left - 2 * mid + right
+        if denom < 0:
+            lag += 0.5 * (left - right) / denom
+    return lag, float(window[peak])
+
+
+def _tapered(x: np.ndarray) -> np.ndarray:
+    return x.astype(np.float64) * scipy.signal.windows.tukey(x.size, TAPER_SHARE)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """How far a delivered render is from its reference.
+
+    ``audio_offset_ms`` is the best single shift over the whole clip (exact when there is no drift);
+    ``offset_at_start_ms`` and ``drift_ms_per_min`` are the line through the window offsets.
+    """
+
+    reference: str
+    delivered: str
+    rate: int
+    audio_offset_ms: float
+    audio_offset_samples: float
+    audio_strength: float
+    drift_ms_per_min: float | None
+    offset_at_start_ms: float | None
+    windows: list[dict[str, float | bool]] = field(default_factory=list)
+    video_offset_frames: int | None = None
+    video_offset_ms: float | None = None
+    video_fps: float | None = None
+    video_match: float | None = None
+
+    def to_dict(self) -> dict:
+        return {"schema": "lipalign.compare/1", **asdict(self)}
+
+
+def audio_offset(reference: AudioTrack, delivered: AudioTrack, search_s: float = 2.0) -> tuple[float, float]:
+    """(offset in samples, strength) of the delivered audio behind the reference, on their media timelines."""
+    if reference.rate != delivered.rate:
+        raise ValueError("both tracks must be at the same rate")
+    lag, strength = gcc_phat(reference.samples, delivered.samples, max(1, round(search_s * reference.rate)))
+    return lag + (delivered.start_s - reference.start_s) * reference.rate, strength
+
+
+def audio_drift(reference: AudioTrack, delivered: AudioTrack, offset_samples: float,
+                window_s: float = DRIFT_WINDOW_S) -> tuple[float | None, float | None, list[dict[str, float | bool]]]:
+    """(drift ms/min, offset at time 0 ms, windows) from the offsets in short windows fitted by a line.
+
+    Each window of the reference is matched against the delivered audio around where the overall
+    offset puts it, so the windows only have to find what changed. None when the clip is too short
+    for windows a second apart.
+    """
+    rate = reference.rate
+    duration = min(reference.duration_s, delivered.duration_s)
+    length = min(window_s, duration / DRIFT_WINDOWS)
+    if length < 0.25:
+        return None, None, []
+    margin = round(0.25 * rate)
+    lead = offset_samples - (delivered.start_s - reference.start_s) * rate
+    windows = []
+    for start_s in np.linspace(0.0, duration - length, DRIFT_WINDOWS):
+        r0 = round(start_s * rate)
+        ref = reference.samples[r0:r0 + round(length * rate)]
+        d0 = max(0, round(r0 + lead) - margin)
+        seg = delivered.samples[d0:d0 + ref.size + 2 * margin]
+        if seg.size < ref.size // 2:
+            continue
+        lag, strength = gcc_phat(ref, seg, 2 * margin)
+        offset = (d0 + lag - r0) / rate + delivered.start_s - reference.start_s
+        windows.append({"time_s": float(start_s + length / 2.0), "offset_ms": offset * 1000.0, "strength": strength})
+    if len(windows) < 2:
+        return None, None, windows
+    t = np.array([w["time_s"] for w in windows])
+    o = np.array([w["offset_ms"] for w in windows])
+    keep = np.ones(t.size, bool)
+    while True:
+        fit = np.polyfit(t[keep], o[keep], 1)
+        residual = np.where(keep, np.abs(o - np.polyval(fit, t)), -1.0)
+        if keep.sum() <= 3 or residual.max() <= DRIFT_OUTLIER_MS:
+            break
+        keep[np.argmax(residual)] = False
+    for window, used in zip(windows, keep, strict=True):
+        window["used"] = bool(used)
+    return float(fit[0] * 60.0), float(fit[1]), windows
+
+
+def thumbnails(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(presentation times s, grayscale THUMB_SIDE² thumbnails float32) of every frame of ``path``."""
+    times, thumbs = [], []
+    for frame in iter_video_frames(path, max_side=4 * THUMB_SIDE):
+        gray = cv2.cvtColor(frame.image, cv2.COLOR_RGB2GRAY)
+        thumbs.append(cv2.resize(gray, (THUMB_SIDE, THUMB_SIDE), interpolation=cv2.INTER_AREA).astype(np.float32))
+        times.append(frame.time_s)
+    return np.array(times), np.array(thumbs)
+
+
+def video_frame_offset(reference: np.ndarray, delivered: np.ndarray, max_lag: int) -> tuple[int, float]:
+    """Frames by which the delivered pictures are later, and the mean absolute difference (0-255) at that lag.
+
+    The lag minimises the mean absolute difference of the thumbnails over the frames both share
+    (at least half of the shorter clip).
+    """
+    best, best_diff = 0, np.inf
+    need = max(1, min(len(reference), len(delivered)) // 2)
+    for lag in range(-max_lag, max_lag + 1):
+        ref = reference[max(0, -lag):]
+        dlv = delivered[max(0, lag):]
+        n = min(len(ref), len(dlv))
+        if n < need:
+            continue
+        diff = float(np.mean(np.abs(ref[:n] - dlv[:n])))
+        if diff < best_diff:
+            best, best_diff = lag, diff
+    return best, best_diff
+
+
+def compare_files(reference: str | os.PathLike[str], delivered: str | os.PathLike[str], *, search_s: float = 2.0,
+                  progress: ProgressFn = no_progress) -> Comparison:
+    """Measure the audio offset (to the sample), the drift and the video frame offset between two renders.
+
+    The audio is compared at the higher of the two source rates, mono.
+
+    Raises
+    ------
+    MediaError
+        Either file is unreadable or lacks audio.
+    """
+    reference, delivered = os.fspath(reference), os.fspath(delivered)
+    ref_info, dlv_info = probe(reference), probe(delivered)
+    for info in (ref_info, dlv_info):
+        if not info.has_audio:
+            raise MediaError(f"{info.path}: has no audio stream to compare")
+    if not search_s > 0:
+        raise MediaError(f"search must be positive, not {search_s}")
+    rate = max(ref_info.sample_rate or 0, dlv_info.sample_rate or 0) or 48000
+    progress(0.0, "decoding audio")
+    ref_audio, dlv_audio = decode_audio(reference, rate), decode_audio(delivered, rate)
+    progress(0.3, "matching audio")
+    offset, strength = audio_offset(ref_audio, dlv_audio, search_s)
+    drift, offset_at_start, windows = audio_drift(ref_audio, dlv_audio, offset)
+    fields = {}
+    if ref_info.has_video and dlv_info.has_video:
+        progress(0.5, "matching pictures")
+        ref_t, ref_thumbs = thumbnails(reference)
+        dlv_t, dlv_thumbs = thumbnails(delivered)
+        fps = ref_info.fps_measured or ref_info.fps_declared or 25.0
+        lag, diff = video_frame_offset(ref_thumbs, dlv_thumbs, max(1, round(search_s * fps)))
+        pairs = min(len(ref_t) - max(0, -lag), len(dlv_t) - max(0, lag))
+        shift_s = np.median(dlv_t[max(0, lag):][:pairs] - ref_t[max(0, -lag):][:pairs])
+        fields = {"video_offset_frames": lag, "video_offset_ms": float(shift_s * 1000.0), "video_fps": fps,
+                  "video_match": diff}
+    progress(1.0, "done")
+    return Comparison(reference=reference, delivered=delivered, rate=rate,
+                      audio_offset_ms=offset / rate * 1000.0, audio_offset_samples=offset, audio_strength=strength,
+                      drift_ms_per_min=drift, offset_at_start_ms=offset_at_start, windows=windows, **fields)
