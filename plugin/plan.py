@@ -1,0 +1,196 @@
+"""Plain data read from a Resolve timeline, and the pure decisions about what to do with each clip.
+
+Nothing here touches Resolve: :mod:`plugin.timeline` turns Resolve objects into these records,
+asks :func:`decide` what to do, and applies the answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Literal
+
+from core.model import SyncResult
+from core.tolerance import Tolerance
+from plugin.timemap import FrameRate, ItemTiming, round_half_away
+
+Strategy = Literal["auto", "slip", "conform", "speed"]
+Action = Literal["none", "slip", "conform", "speed"]
+STRATEGIES: tuple[str, ...] = ("auto", "slip", "conform", "speed")
+
+
+@dataclass(frozen=True)
+class TimelineInfo:
+    """The facts of a timeline that the arithmetic needs. ``start_frame`` is absolute (86400 for 01:00:00:00 at 24p)."""
+
+    name: str
+    unique_id: str
+    frame_rate: FrameRate
+    start_frame: int
+    start_timecode: str = ""
+
+
+@dataclass(frozen=True)
+class AudioRef:
+    """One audio item that plays a talking-head clip's sound.
+
+    ``source_in`` counts source frames at the clip's rate from the start of the media; ``record_end`` is exclusive.
+    """
+
+    item_id: str
+    track_index: int
+    record_start: int
+    record_end: int
+    source_in: Fraction
+    enabled: bool = True
+    color: str = ""
+
+
+@dataclass(frozen=True)
+class ClipRef:
+    """A talking-head clip: a video item whose media has picture and sound, with the audio items that play it."""
+
+    name: str
+    video_item_id: str
+    video_track_index: int
+    record_start: int
+    record_end: int
+    source_in: Fraction
+    media_path: str
+    media_id: str
+    clip_rate: Fraction
+    timeline_rate: Fraction
+    media_frames: int | None = None
+    sample_rate: int | None = None
+    audio: tuple[AudioRef, ...] = field(default_factory=tuple)
+    color: str = ""
+
+    @property
+    def timing(self) -> ItemTiming:
+        return ItemTiming(self.record_start, self.record_end, self.source_in, self.timeline_rate, self.clip_rate)
+
+    def audio_timing(self, audio: AudioRef) -> ItemTiming:
+        return ItemTiming(audio.record_start, audio.record_end, audio.source_in, self.timeline_rate, self.clip_rate)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do with one clip, and why.
+
+    ``offset_in_ms``/``offset_out_ms`` are the measured offsets where the clip's used range starts and
+    ends (positive = audio late). ``slip_frames`` is how many timeline frames the audio moves earlier;
+    ``residual_ms`` is the offset left at the in and out points after a slip of that many frames.
+    """
+
+    action: Action
+    reason: str
+    offset_in_ms: float | None = None
+    offset_out_ms: float | None = None
+    drift_ms_per_min: float = 0.0
+    slip_frames: int = 0
+    residual_ms: tuple[float, float] | None = None
+
+
+def offset_at_ms(sync: SyncResult, media_s: Fraction | float) -> float:
+    """The measured offset (ms, positive = audio late) at media second ``media_s`` of the clip.
+
+    The report gives the offset at the start of the media and the drift per minute; drift only
+    counts when the estimator called the clip drifting, as :func:`core.report.fix_from_sync` does.
+    """
+    if sync.offset_ms is None:
+        raise ValueError("no offset was measured")
+    return sync.offset_ms + drift_of(sync) * float(media_s) / 60.0
+
+
+def drift_of(sync: SyncResult) -> float:
+    """The drift (ms per minute) a fix must remove: zero unless the verdict is ``drift``."""
+    return float(sync.drift_ms_per_min or 0.0) if sync.verdict == "drift" else 0.0
+
+
+def decide(clip: ClipRef, sync: SyncResult, *, strategy: Strategy, tolerance: Tolerance,
+           speed_available: bool) -> Decision:
+    """Choose the fix for one clip from its measurement.
+
+    ``auto`` does nothing when the clip is in sync or the measurement inconclusive, slips by whole
+    frames when that leaves the offset within ``tolerance`` over the whole used range, and otherwise
+    conforms (renders corrected audio) or sets the speed where Resolve offers it. A forced strategy
+    is applied whenever the clip is measurably out of sync.
+    """
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
+    if sync.verdict == "inconclusive" or sync.offset_ms is None:
+        return Decision("none", f"measurement inconclusive: {sync.reason or 'no reason given'}")
+    timing = clip.timing
+    drift = drift_of(sync)
+    off_in = offset_at_ms(sync, timing.media_in_s)
+    off_out = offset_at_ms(sync, timing.media_out_s)
+    fps = float(clip.timeline_rate)
+    base = {"offset_in_ms": off_in, "offset_out_ms": off_out, "drift_ms_per_min": drift}
+    if tolerance.accepts(off_in, fps) and tolerance.accepts(off_out, fps):
+        return Decision("none", f"in sync within the {tolerance.name} tolerance", **base)
+    frame_ms = float(1000 / clip.timeline_rate)
+    # One whole-frame shift for the whole range: the one that best fits its middle.
+    frames = round_half_away((off_in + off_out) / 2 / frame_ms)
+    residual = (off_in - frames * frame_ms, off_out - frames * frame_ms)
+    slip_fits = all(tolerance.accepts(r, fps) for r in residual)
+    slip = {"slip_frames": frames, "residual_ms": residual}
+    if strategy == "slip" or (strategy == "auto" and slip_fits):
+        if frames == 0:
+            return Decision("none", "the offset is under half a frame: a whole-frame slip cannot reduce it; "
+                                    "use conform", **base)
+        reason = f"audio {'late' if frames > 0 else 'early'} by {abs(frames)} frame(s)"
+        if not slip_fits:
+            reason += (f"; {max(abs(r) for r in residual):.1f} ms remains outside the {tolerance.name} tolerance "
+                       "after a whole-frame slip (sub-frame offset or drift): use conform")
+        return Decision("slip", reason, **base, **slip)
+    wants_speed = strategy == "speed" or (strategy == "auto" and speed_available)
+    if wants_speed and speed_available:
+        return Decision("speed", "drift or sub-frame offset: speed change plus whole-frame slip", **base, **slip)
+    reason = "sub-frame offset or drift: corrected audio rendered"
+    if wants_speed:
+        reason += " (this Resolve offers no speed property, so the audio was rendered instead)"
+    return Decision("conform", reason, **base, **slip)
+
+
+@dataclass(frozen=True)
+class SlipEdit:
+    """Where an audio item goes after a whole-frame slip: its new record start and source in point."""
+
+    record_start: int
+    record_end: int
+    source_in: int
+    source_out: int
+    kind: Literal["slip", "move"]
+
+
+def plan_slip(clip: ClipRef, audio: AudioRef, frames: int, timeline_start: int) -> SlipEdit:
+    """The new placement of ``audio`` once it plays ``frames`` timeline frames earlier.
+
+    Slipping the source in point (same record range, the content shifted) is preferred: the sound
+    keeps the picture's cut points, so it cannot collide with its neighbours and nothing hangs
+    before or after the picture. That needs whole source frames and enough media beyond the used
+    range; otherwise the item is moved on the timeline (record range shifted, same content), and
+    trimmed at the head rather than placed before ``timeline_start``, where Resolve plays nothing.
+
+    Raises
+    ------
+    ValueError
+        The item's source range is not whole frames (Resolve only accepts integer frames).
+    """
+    timing = clip.audio_timing(audio)
+    shift = Fraction(frames) * clip.clip_rate / clip.timeline_rate
+    src_in, src_out = timing.source_in, timing.source_out
+    if src_in.denominator != 1 or src_out.denominator != 1:
+        raise ValueError("the audio item's source range is not whole source frames")
+    new_in, new_out = src_in + shift, src_out + shift
+    has_room = new_in >= 0 and (clip.media_frames is None or new_out <= clip.media_frames)
+    if shift.denominator == 1 and has_room and clip.media_frames is not None:
+        return SlipEdit(audio.record_start, audio.record_end, int(new_in), int(new_out), "slip")
+    record_start, record_end = audio.record_start - frames, audio.record_end - frames
+    if record_start < timeline_start:
+        head = Fraction(timeline_start - record_start) * clip.clip_rate / clip.timeline_rate
+        if head.denominator != 1:
+            raise ValueError("trimming the moved audio at the timeline start needs whole source frames")
+        src_in += head
+        record_start = timeline_start
+    return SlipEdit(record_start, record_end, int(src_in), int(src_out), "move")
