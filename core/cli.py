@@ -15,7 +15,7 @@ import sys
 from core.errors import MediaError
 from core.version import VERSION
 
-COMMANDS = ("analyze",)
+COMMANDS = ("analyze", "synth", "demo")
 
 
 def build_parser() -> argparse.ArgumentParser:
