@@ -22,8 +22,9 @@ NOISE_FLOOR_MAX_DBFS = -40.0
 LONG_SILENCE_S = 1.0
 # Silence before the first sound longer than this (s) is usually a pre-roll that tools trim inconsistently.
 LEADING_SILENCE_MAX_S = 0.2
-# A peak at or above this (dBFS) means the recording clipped (or will once decoded to integers).
-PEAK_CLIP_DBFS = -0.1
+# A peak at or above this (dBFS) means the recording clipped: lossy codecs round clipped tops down by a few
+# tenths of a dB (AAC decodes a hard-clipped voice at about -0.3 dBFS), so "at full scale" needs this margin.
+PEAK_CLIP_DBFS = -0.5
 # A peak below this (dBFS) is so quiet that speech barely rises above the noise; the target is -3 dBFS.
 PEAK_QUIET_DBFS = -20.0
 PEAK_TARGET_DBFS = -3.0

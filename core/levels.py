@@ -20,6 +20,8 @@ SILENCE_BELOW_SPEECH_DB = 30.0
 SILENCE_ABOVE_FLOOR_DB = 6.0
 # ... but never closer than this to the speech level, so a noisy recording still has pauses.
 SILENCE_MIN_GAP_DB = 10.0
+# Without level contrast (steady noise, tone, or nothing) a frame is silence only when it is below this (dBFS).
+ABSOLUTE_SILENCE_DBFS = -60.0
 # Level reported for an all-zero frame (log of zero); well below any real recording's floor.
 DIGITAL_SILENCE_DBFS = -120.0
 
@@ -88,11 +90,13 @@ def silence_threshold_dbfs(levels_dbfs: np.ndarray) -> float:
 def speech_mask(samples: np.ndarray, rate: int, frame_s: float = LEVEL_FRAME_S) -> np.ndarray:
     """Which level frames hold sound above the silence threshold (one bool per ``frame_s`` frame).
 
-    A recording with no level contrast at all (digital silence, steady noise or tone) has no speech.
+    A recording with too little level contrast to tell speech from pauses (steady noise or tone, digital
+    silence, or speech buried in noise) is judged by absolute level instead: sound above
+    :data:`ABSOLUTE_SILENCE_DBFS`, silence below.
     """
     levels = frame_levels_dbfs(samples, rate, frame_s)
-    if levels.size == 0 or speech_level_dbfs(levels) - noise_floor_dbfs(levels) < SILENCE_MIN_GAP_DB:
-        return np.zeros(levels.size, dtype=bool)
+    if levels.size and speech_level_dbfs(levels) - noise_floor_dbfs(levels) < SILENCE_MIN_GAP_DB:
+        return levels > ABSOLUTE_SILENCE_DBFS
     return levels > silence_threshold_dbfs(levels)
 
 

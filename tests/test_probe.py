@@ -1,0 +1,92 @@
+"""The probe against the ffprobe facts recorded in the corpus manifest, and on clips with known timing defects."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from conftest import corpus_manifest
+from media_factory import write_clip
+
+from core.decode import decode_audio, iter_video_frames
+from core.probe import frame_timing, probe
+
+ENTRIES = corpus_manifest()
+# Manifest codec names are ffprobe's; PyAV names the decoder (mp3 decodes as mp3float).
+CODEC_ALIASES = {"mp3float": "mp3"}
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=[e["file"] for e in ENTRIES])
+def test_probe_matches_manifest(corpus, entry):
+    info = probe(corpus / entry["file"])
+    assert info.has_video and info.has_audio
+    assert (info.width, info.height) == (entry["width"], entry["height"])
+    assert info.video_codec == entry["video_codec"]
+    assert CODEC_ALIASES.get(info.audio_codec, info.audio_codec) == entry["audio_codec"]
+    assert info.sample_rate == entry["sample_rate"]
+    assert info.channels == entry["channels"]
+    assert info.fps_declared == pytest.approx(float(Fraction(entry["fps_declared"])), rel=1e-6)
+    # ffprobe's avg_frame_rate divides by the container duration; ours spans first to last frame.
+    assert info.fps_measured == pytest.approx(entry["fps_avg_value"], rel=0.02)
+    assert info.frame_count == entry["frames_decoded"]
+    assert info.video_start_s == pytest.approx(entry["video_start_s"], abs=1e-3)
+    assert info.audio_start_s == pytest.approx(entry["audio_start_s"], abs=1e-3)
+    longest_stream = max(entry["video_start_s"] + entry["video_stream_duration_s"],
+                         entry["audio_start_s"] + entry["audio_stream_duration_s"])
+    assert info.duration_s == pytest.approx(longest_stream, abs=0.07)
+
+
+def test_probe_of_irregular_clip(corpus):
+    """videoretalking__1: 30/1 timebase, frames on a 22 fps average, drops, and video starting 33 ms late."""
+    info = probe(corpus / "real" / "videoretalking__1.mp4")
+    assert info.fps_declared == 30.0
+    assert info.fps_measured == pytest.approx(22.1, abs=0.1)
+    assert info.vfr
+    assert info.dropped_frames > 10
+    assert info.video_start_s == pytest.approx(0.033, abs=1e-3)
+    assert info.audio_start_s == 0.0
+
+
+def test_frame_timing_counts_drops_and_duplicates():
+    t = np.arange(100) / 25.0
+    clean = frame_timing(t, 25.0)
+    assert clean == {"fps_measured": pytest.approx(25.0), "vfr": False, "dropped_frames": 0,
+                     "duplicated_frames": 0, "frame_interval_jitter_ms": pytest.approx(0.0, abs=1e-9)}
+    gappy = frame_timing(np.delete(t, [10, 11, 50]), 25.0)
+    assert gappy["dropped_frames"] == 3
+    doubled = frame_timing(np.sort(np.append(t, [t[20], t[30]])), 25.0)
+    assert doubled["duplicated_frames"] == 2
+
+
+def test_decoded_streams_follow_probe_times(corpus):
+    path = corpus / "real" / "videoretalking__1.mp4"
+    info = probe(path)
+    first = next(iter_video_frames(path))
+    assert first.time_s == pytest.approx(info.video_start_s, abs=1e-3)
+    audio = decode_audio(path, 16000)
+    assert audio.start_s == pytest.approx(info.audio_start_s, abs=1e-3)
+    assert audio.source_rate == 44100 and audio.rate == 16000 and audio.channels == 2
+    assert audio.duration_s == pytest.approx(6.107, abs=0.03)
+
+
+def test_probe_of_generated_defects(tmp_path):
+    frames = [np.full((64, 64, 3), 40 + i, np.uint8) for i in range(50)]
+    tone = (0.3 * np.sin(2 * np.pi * 220 * np.arange(96000) / 48000)).astype(np.float32)
+
+    plain = probe(write_clip(tmp_path / "plain.mp4", frames, fps=25, audio=tone))
+    assert (plain.fps_declared, plain.fps_measured, plain.vfr, plain.dropped_frames) == (25.0, 25.0, False, 0)
+
+    declared = probe(write_clip(tmp_path / "declared.mkv", frames, fps=25, declared_fps=30, audio=tone))
+    assert declared.fps_declared == 30.0 and declared.fps_measured == pytest.approx(25.0, abs=0.01)
+
+    times = np.delete(np.arange(55) / 25.0, [10, 20, 30, 40, 45])
+    dropped = probe(write_clip(tmp_path / "dropped.mp4", frames, times, audio=tone))
+    assert dropped.dropped_frames == 5
+
+    late = probe(write_clip(tmp_path / "late.mp4", frames, fps=25, audio=tone, audio_start_s=0.25))
+    # AAC's 1024-sample encoder priming is cut from the front with an edit list: 21 ms earlier at 48 kHz.
+    assert late.audio_start_s - late.video_start_s == pytest.approx(0.25 - 1024 / 48000, abs=2e-3)
+
+    low = probe(write_clip(tmp_path / "low.mp4", frames, fps=25, audio=tone[:88200], rate=44100))
+    assert low.sample_rate == 44100
