@@ -1,0 +1,101 @@
+"""The background worker: LipAlign's own Python, started by the menu script, doing the slow analysis.
+
+It reaches Resolve through the bridge on its stdin/stdout (the default), or directly through
+external scripting (``--external``, Studio only). It runs :func:`plugin.timeline.align_timeline` or
+:func:`plugin.timeline.revert_timeline`, streams progress events to the menu script, and writes the
+summary JSON atomically.
+
+    python -m plugin.worker [--revert] [--scope timeline|selection] [--strategy auto|slip|conform|speed]
+                            [--measure-only] [--summary PATH] [--external]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Any, TextIO
+
+from core.errors import MediaError
+from core.fileio import write_text_atomic
+from plugin import timeline
+from plugin.bridge import BridgeError, RemoteResolve
+from plugin.resolve_api import ResolveUnsupported, check_support
+
+EXIT_OK, EXIT_FAILED, EXIT_REFUSED = 0, 1, 2
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m plugin.worker", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--revert", action="store_true", help="undo LipAlign's changes on the current timeline")
+    parser.add_argument("--scope", choices=("timeline", "selection"), default="timeline")
+    parser.add_argument("--strategy", choices=("auto", "slip", "conform", "speed"), default="auto")
+    parser.add_argument("--measure-only", action="store_true", help="measure and decide; change nothing")
+    parser.add_argument("--summary", type=Path, help="write the summary JSON here")
+    parser.add_argument("--external", action="store_true",
+                        help="drive Resolve Studio through DaVinciResolveScript instead of the menu script's bridge")
+    return parser.parse_args(argv)
+
+
+def _bridge_channel() -> tuple[TextIO, TextIO]:
+    """The pipes to the menu script, with fd 1 moved aside so stray prints cannot corrupt the channel.
+
+    Native libraries (MediaPipe, FFmpeg) write to fd 1 directly; after this they land in stderr (the log).
+    """
+    requests = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8", buffering=1)
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    sys.stdout = sys.stderr
+    return sys.stdin, requests
+
+
+def run(resolve: Any, args: argparse.Namespace, emit: Any) -> dict[str, Any]:
+    """Check the Resolve, then align or revert; ``emit(op, **fields)`` reports events."""
+    caps = check_support(resolve, external=args.external)
+    for note in caps.notes:
+        emit("log", text=note)
+    if args.revert:
+        return timeline.revert_timeline(resolve)
+    return timeline.align_timeline(resolve, scope=args.scope, strategy=args.strategy, apply=not args.measure_only,
+                                   progress=lambda fraction, stage: emit("progress", fraction=fraction, stage=stage))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    client: RemoteResolve | None = None
+    if args.external:
+        from plugin.external import connect
+
+        resolve = connect()
+
+        def emit(op: str, **fields: Any) -> None:
+            print(json.dumps({"op": op, **fields}), file=sys.stderr, flush=True)
+    else:
+        replies, requests = _bridge_channel()
+        try:
+            client = resolve = RemoteResolve.from_environment(replies, requests)
+        except BridgeError as exc:
+            print(f"lipalign worker: {exc}", file=sys.stderr)
+            return EXIT_REFUSED
+        emit = client.notify
+    try:
+        summary = run(resolve, args, emit)
+    except (ResolveUnsupported, timeline.ResolveUnsupported, MediaError, ValueError) as exc:
+        emit("error", message=str(exc))
+        print(f"lipalign worker: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    except Exception as exc:  # the menu script shows one line; the log keeps the traceback
+        traceback.print_exc(file=sys.stderr)
+        emit("error", message=f"LipAlign failed: {type(exc).__name__}: {exc} (details in the log)")
+        return EXIT_FAILED
+    if args.summary:
+        write_text_atomic(args.summary, json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    emit("done", summary=summary)
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

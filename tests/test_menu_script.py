@@ -1,0 +1,140 @@
+"""The menu script, launched the way Resolve launches it, drives a whole run through the real bridge and worker.
+
+A child Python process plays Resolve: it builds the fake object model with real corpus clips on a
+timeline, injects it as the global ``resolve`` and runs "Auto-align lips.py" as ``__main__``. The
+script starts the real worker from .venv, which analyses the media and edits the timeline over the
+bridge. The child reports the summary and the project before and after.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import py_compile
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+MENU = REPO / "plugin" / "menu" / "Auto-align lips.py"
+# Files that run inside the Python Resolve offers (3.6+): the script and what it imports from LipAlign.
+OLD_PYTHON_FILES = [MENU, REPO / "plugin" / "bridge.py", REPO / "plugin" / "resolve_api.py",
+                    REPO / "plugin" / "__init__.py", REPO / "core" / "__init__.py", REPO / "core" / "version.py"]
+PYTHON36 = shutil.which("python3.6") and Path(os.path.expanduser("~/.pyenv/versions/3.6.15/bin/python3.6"))
+
+CHILD = r"""
+import json, os, runpy, sys
+from plugin.testing.fake_resolve import FakeResolve, place_clip
+
+menu, out, clips, runs = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), json.loads(sys.argv[4])
+resolve = FakeResolve("19.0.2")
+resolve.GetProjectManager().GetCurrentProject().GetMediaPool().CreateEmptyTimeline("Interview")
+for path, offset, shift in clips:
+    place_clip(resolve, path, offset, audio_shift=shift)
+result = {"before": resolve.snapshot(ids=False), "runs": []}
+for worker_args in runs:  # one Scripts-menu run each, on the same Resolve session
+    os.environ["LIPALIGN_WORKER_ARGS"] = worker_args
+    names = runpy.run_path(menu, init_globals={"resolve": resolve}, run_name="__main__")
+    result["runs"].append({"summary": names["LAST_SUMMARY"], "after": resolve.snapshot(ids=False)})
+with open(out, "w") as handle:
+    json.dump(result, handle, default=str)
+"""
+
+
+def run_child(tmp_path: Path, clips: list, runs: list[str]) -> tuple[dict, subprocess.CompletedProcess]:
+    out = tmp_path / "result.json"
+    env = dict(os.environ, LIPALIGN_HOME=str(REPO), LIPALIGN_PYTHON=str(REPO / ".venv" / "bin" / "python"),
+               LIPALIGN_LOG_DIR=str(tmp_path / "logs"), PYTHONPATH=str(REPO))
+    proc = subprocess.run([sys.executable, "-c", CHILD, str(MENU), str(out), json.dumps(clips), json.dumps(runs)],
+                          env=env, capture_output=True, text=True, timeout=900, cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(out.read_text()), proc
+
+
+def test_menu_script_drives_a_whole_run_against_the_fake_and_reverts_it(tmp_path, corpus):
+    clips = [[str(corpus / "real" / "lipnet__bbaf2n.mpg"), 0, 3],
+             [str(corpus / "real" / "lipnet__lbax4n.mpg"), 100, 0]]
+    result, proc = run_child(tmp_path, clips, ["", "--revert"])
+    align, revert = result["runs"]
+    summary = align["summary"]
+    logs = sorted((tmp_path / "logs").glob("lipalign-*.log"))
+    assert summary is not None, (proc.stdout[-2000:], logs and logs[0].read_text()[-3000:])
+    assert summary["schema"] == "lipalign.timeline/1"
+    assert len(summary["clips"]) == 2
+    # The summaries also landed as files in the per-user log folder, and progress reached Resolve's console.
+    written = sorted((tmp_path / "logs").glob("summary-*.json"), key=lambda p: p.stat().st_mtime)
+    assert len(written) == 2 and json.loads(written[0].read_text()) == summary
+    assert "LipAlign: 100% done" in proc.stdout
+    # The original timeline is untouched; the run worked on a duplicate that is now current.
+    before, after = result["before"], align["after"]
+    original, = before["timelines"]
+    assert after["timelines"][0] == original
+    duplicate = after["timelines"][1]
+    assert after["current_timeline"] == duplicate["name"] == summary["timeline"]["name"]
+    # Every change carries a marker whose custom data is a JSON audit record naming the items.
+    changed = [c for c in summary["clips"] if c["action"] not in ("none", "skipped")]
+    records = [json.loads(m["customData"]) for m in duplicate["markers"].values()]
+    assert len(records) == len(changed)
+    assert (duplicate["tracks"] != original["tracks"]) == bool(changed)
+    for clip in changed:
+        assert any(clip["video_item_id"] in json.dumps(r) for r in records)
+    # Revert, a second menu run, brings the duplicate back to the original's content exactly.
+    assert revert["summary"] is not None
+    restored = revert["after"]["timelines"][1]
+    assert restored["tracks"] == original["tracks"] and restored["markers"] == original["markers"]
+
+
+def test_menu_script_reports_a_missing_installation(tmp_path):
+    env = dict(os.environ, LIPALIGN_LOG_DIR=str(tmp_path), PYTHONPATH=str(REPO))
+    env.pop("LIPALIGN_HOME", None)
+    code = ("import runpy, sys; from plugin.testing.fake_resolve import FakeResolve; "
+            f"runpy.run_path({str(tmp_path / 'menu.py')!r}, init_globals={{'resolve': FakeResolve()}}, "
+            "run_name='__main__')")
+    shutil.copy(MENU, tmp_path / "menu.py")  # a folder with no LipAlign.config.json beside the script
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0
+    assert "LipAlign is not installed: run installer/install_resolve.py" in proc.stdout
+
+
+@pytest.mark.parametrize("path", OLD_PYTHON_FILES, ids=lambda p: p.name)
+def test_files_run_by_resolves_python_use_only_3_6_syntax(path, tmp_path):
+    source = path.read_text(encoding="utf-8")
+    tree = ast.parse(source, feature_version=(3, 6))
+    py_compile.compile(str(path), cfile=str(tmp_path / "compiled.pyc"), doraise=True)
+    for node in ast.walk(tree):
+        assert not (isinstance(node, ast.ImportFrom) and node.module == "__future__"
+                    and any(a.name == "annotations" for a in node.names)), "postponed annotations need 3.7"
+        assert not isinstance(node, ast.NamedExpr | ast.Match)
+        if isinstance(node, ast.FormattedValue):
+            assert node.conversion in (-1, 97, 114, 115)
+        annotations = []
+        if isinstance(node, ast.FunctionDef):
+            annotations = [a.annotation for a in node.args.args + node.args.kwonlyargs] + [node.returns]
+        elif isinstance(node, ast.AnnAssign):
+            annotations = [node.annotation]
+        for annotation in filter(None, annotations):
+            for part in ast.walk(annotation):
+                # Evaluated at definition time on 3.6: list[str] and X | None raise TypeError there.
+                assert not (isinstance(part, ast.BinOp) and isinstance(part.op, ast.BitOr)), ast.unparse(annotation)
+                assert not (isinstance(part, ast.Subscript) and isinstance(part.value, ast.Name)
+                            and part.value.id in ("list", "dict", "tuple", "set", "frozenset", "type")), \
+                    ast.unparse(annotation)
+    if path == MENU:
+        imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level == 0}
+        assert imported <= set(sys.stdlib_module_names) | {"plugin", "DaVinciResolveScript"}
+
+
+@pytest.mark.skipif(not (PYTHON36 and PYTHON36.exists()), reason="no Python 3.6 interpreter on this machine")
+def test_a_real_python_3_6_imports_the_bridge_and_compiles_the_menu_script(tmp_path):
+    code = ("import sys, py_compile; sys.path.insert(0, sys.argv[1]); import plugin.bridge, plugin.resolve_api; "
+            "py_compile.compile(sys.argv[2], cfile=sys.argv[3], doraise=True); "
+            "print(len(plugin.resolve_api.ALL_METHODS))")
+    proc = subprocess.run([str(PYTHON36), "-c", code, str(REPO), str(MENU), str(tmp_path / "menu.pyc")],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert int(proc.stdout) > 50
