@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -25,6 +26,7 @@ from core.decode import AudioChannels, decode_audio_channels
 from core.errors import MediaError
 from core.fileio import atomic_output
 from core.model import SyncResult
+from core.mux import mux_interleaved
 from core.probe import _short, open_container, probe
 from core.progress import ProgressFn, no_progress
 
@@ -255,7 +257,7 @@ def write_corrected_media(input_path: str | os.PathLike[str], output_path: str |
             audio_packets = _encode_audio(audio_out, corrected, audio.layout)
             progress(0.7, "muxing")
             if video_in is not None and video_out is not None:
-                _mux_with_video(out, source, video_in, video_out, audio_packets)
+                mux_interleaved(out, _copied_video(source, video_in, video_out), audio_packets)
             else:
                 for packet in audio_packets:
                     out.mux(packet)
@@ -266,32 +268,21 @@ def write_corrected_media(input_path: str | os.PathLike[str], output_path: str |
                           video_copied=video_in is not None)
 
 
-def _mux_with_video(out: av.container.OutputContainer, source: av.container.InputContainer,
-                    video_in: av.video.stream.VideoStream, video_out: av.video.stream.VideoStream,
-                    audio_packets: list[av.Packet]) -> None:
-    """Copy the video packets so the first frame is at 0, interleaving the (already encoded) audio by time."""
+def _copied_video(source: av.container.InputContainer, video_in: av.video.stream.VideoStream,
+                  video_out: av.video.stream.VideoStream) -> Iterator[av.Packet]:
+    """The source's video packets, unchanged but for timestamps moved so the first frame is at 0."""
     start = video_in.start_time
-    pending = iter(audio_packets)
-    next_audio = next(pending, None)
     try:
         for packet in source.demux(video_in):
             if packet.size == 0:
                 continue
             if start is None:
                 start = packet.pts if packet.pts is not None else packet.dts or 0
-            when = packet.dts if packet.dts is not None else packet.pts
-            t = float((when - start) * packet.time_base) if when is not None else 0.0
-            while next_audio is not None and float(next_audio.pts * next_audio.time_base) <= t:
-                out.mux(next_audio)
-                next_audio = next(pending, None)
             if packet.pts is not None:
                 packet.pts -= start
             if packet.dts is not None:
                 packet.dts -= start
             packet.stream = video_out
-            out.mux(packet)
+            yield packet
     except av.error.FFmpegError as exc:
         raise MediaError(f"{source.name}: the video could not be copied ({_short(exc)})") from None
-    while next_audio is not None:
-        out.mux(next_audio)
-        next_audio = next(pending, None)

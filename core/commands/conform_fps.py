@@ -1,0 +1,62 @@
+"""``lipalign conform-fps INPUT -o OUTPUT [--fps RATE]``: re-time video to a constant frame rate, audio untouched.
+
+For files whose declared rate does not match their real frame timing, and for variable-frame-rate
+phone footage. Without --fps the standard rate nearest the measured one is used.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from core.commands.common import check_output, write_json
+from core.conform import ConformResult, conform_fps, parse_fps
+from core.errors import MediaError
+from core.probe import probe
+from core.progress import ProgressBar
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("conform-fps", help="re-time video to a constant frame rate, keeping the audio in sync",
+                            description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("input", metavar="INPUT")
+    parser.add_argument("-o", "--output", required=True, metavar="OUTPUT", help=".mp4, .m4v, .mov or .mkv")
+    parser.add_argument("--fps", help="target rate: 23.976, 24, 25, 29.97, 30, 50, 59.94, 60 or N/D "
+                                      "(default: the standard rate nearest the measured one)")
+    parser.add_argument("--json", metavar="PATH", help="also write the result as JSON to PATH, or - for stdout")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    check_output(args.output, args.input)
+    try:
+        fps = parse_fps(args.fps) if args.fps else None
+    except ValueError as exc:
+        raise MediaError(str(exc)) from None
+    bar = ProgressBar(f"conforming {args.input}")
+    try:
+        result = conform_fps(args.input, args.output, fps, bar)
+    finally:
+        bar.close()
+    after = probe(args.output)
+    payload = result.to_dict() | {"verified": {"fps_declared": after.fps_declared, "fps_measured": after.fps_measured,
+                                               "vfr": after.vfr, "video_start_s": after.video_start_s,
+                                               "audio_start_s": after.audio_start_s}}
+    constant = (not after.vfr and after.fps_measured is not None
+                and abs(after.fps_measured - result.fps) < 1e-3 and abs((after.fps_declared or 0) - result.fps) < 1e-3)
+    payload["verified"]["constant_rate"] = constant
+    if args.json != "-":
+        print(format_conform(result, constant))
+    write_json(args.json, payload)
+    return 0 if constant else 1
+
+
+def format_conform(r: ConformResult, constant: bool) -> str:
+    """What conform-fps did, in a few lines."""
+    vfr = " (variable)" if r.source_vfr else ""
+    return "\n".join([
+        f"wrote {r.output}: {r.fps_text} fps ({r.fps:.3f}), {r.output_frames} frames",
+        f"source: {r.source_fps_declared:.3f} declared, {r.source_fps_measured:.3f} measured{vfr}, "
+        f"{r.source_frames} frames; {r.repeated_frames} repeated, {r.dropped_frames} dropped",
+        f"audio {'copied unchanged' if r.audio_copied else 'none'}; "
+        f"output {'is' if constant else 'is NOT'} constant-rate when probed",
+    ])

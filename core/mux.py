@@ -1,0 +1,32 @@
+"""Writing packets of two streams into one container in time order."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import av
+
+
+def packet_time_s(packet: av.Packet) -> float:
+    """When a packet is due in the file: its decode time (presentation time when it has none), seconds."""
+    when = packet.dts if packet.dts is not None else packet.pts
+    return float(when * packet.time_base) if when is not None else 0.0
+
+
+def mux_interleaved(out: av.container.OutputContainer, leading: Iterable[av.Packet],
+                    following: list[av.Packet]) -> None:
+    """Mux the ``leading`` packets as they come, slotting each of ``following`` in before the first later one.
+
+    Both sequences must already be in decode order and carry their output stream and timestamps.
+    """
+    pending = iter(following)
+    waiting = next(pending, None)
+    for packet in leading:
+        t = packet_time_s(packet)
+        while waiting is not None and packet_time_s(waiting) <= t:
+            out.mux(waiting)
+            waiting = next(pending, None)
+        out.mux(packet)
+    while waiting is not None:
+        out.mux(waiting)
+        waiting = next(pending, None)
