@@ -15,7 +15,7 @@ import sys
 from core.errors import MediaError
 from core.version import VERSION
 
-COMMANDS = ("analyze", "synth", "demo")
+COMMANDS = ("analyze", "synth", "demo", "fix", "compare", "prep_audio", "conform_fps")
 
 
 def build_parser() -> argparse.ArgumentParser:
