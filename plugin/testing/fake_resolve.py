@@ -258,8 +258,12 @@ class FakeProject(_Api):
         super().__init__(app)
         self._name = name
         self._uid = app._new_id()
-        self._settings = {"timelineFrameRate": frame_rate, "timelineDropFrameTimecode": "0",
-                          "timelinePlaybackFrameRate": frame_rate, "audioSampleRate": "48000"}
+        rate, drop = _parse_rate(frame_rate)
+        if rate is None:
+            raise ValueError(f"unknown Resolve frame rate {frame_rate!r}")
+        label = frame_rate.replace(" DF", "")
+        self._settings = {"timelineFrameRate": label, "timelineDropFrameTimecode": "1" if drop else "0",
+                          "timelinePlaybackFrameRate": label, "audioSampleRate": "48000"}
         self._timelines: list[FakeTimeline] = []
         self._current: FakeTimeline | None = None
         self._pool = FakeMediaPool(app, self)
