@@ -6,6 +6,7 @@ asks :func:`decide` what to do, and applies the answer.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Literal
@@ -179,18 +180,17 @@ def plan_slip(clip: ClipRef, audio: AudioRef, frames: int, timeline_start: int) 
     """
     timing = clip.audio_timing(audio)
     shift = Fraction(frames) * clip.clip_rate / clip.timeline_rate
-    src_in, src_out = timing.source_in, timing.source_out
-    if src_in.denominator != 1 or src_out.denominator != 1:
-        raise ValueError("the audio item's source range is not whole source frames")
+    if timing.source_in.denominator != 1:
+        raise ValueError("the audio item's source in point is not a whole source frame")
+    # Resolve floors a source span into timeline frames, so the fewest source frames that fill the record range.
+    src_in, src_out = timing.source_in, timing.source_in + math.ceil(timing.source_out - timing.source_in)
     new_in, new_out = src_in + shift, src_out + shift
     has_room = new_in >= 0 and (clip.media_frames is None or new_out <= clip.media_frames)
     if shift.denominator == 1 and has_room and clip.media_frames is not None:
         return SlipEdit(audio.record_start, audio.record_end, int(new_in), int(new_out), "slip")
     record_start, record_end = audio.record_start - frames, audio.record_end - frames
     if record_start < timeline_start:
-        head = Fraction(timeline_start - record_start) * clip.clip_rate / clip.timeline_rate
-        if head.denominator != 1:
-            raise ValueError("trimming the moved audio at the timeline start needs whole source frames")
-        src_in += head
+        # At mixed rates the trim is rounded up to whole source frames (under one source frame more).
+        src_in += math.ceil(Fraction(timeline_start - record_start) * clip.clip_rate / clip.timeline_rate)
         record_start = timeline_start
     return SlipEdit(record_start, record_end, int(src_in), int(src_out), "move")

@@ -1,0 +1,249 @@
+"""align_timeline and revert_timeline end to end on the Resolve fake, with real media.
+
+Test media are corpus clips whose audio was shifted by a known amount with the core correction code (video
+packets copied, audio re-encoded), written to tmp_path. Each test builds a fake project with the public API,
+as an editor's timeline would be built, and checks the duplicate, the original and the revert.
+
+The timeline mechanics are measured against a reference: the shifted copy's audio is compared with the
+corpus original (``core.compare``, to the sample), so those tests check placement exactly, whatever the lip
+estimator's accuracy. ``test_lip_analysis_end_to_end`` runs the full lip analysis instead.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from media_factory import load_source, write_clip
+
+from core.analyze import analyze_file
+from core.compare import compare_files
+from core.correct import write_corrected_audio_file, write_corrected_media
+from core.model import Report, SyncResult
+from core.probe import probe
+from core.report import fix_from_sync
+from plugin.audit import audit_records
+from plugin.testing.fake_resolve import FakeResolve, place_clip
+from plugin.timeline import ResolveUnsupported, align_timeline, revert_timeline
+
+BASE = "real/videoretalking__3.mp4"  # 25 fps, 5 s, close-up, in sync to about a frame (corpus-observations.md)
+FRAME_MS = 40.0
+_REPORTS: dict[str, Report] = {}
+ORIGINALS: dict[str, Path] = {}
+
+
+def measure(path: str) -> Report:
+    """The offset of a shifted copy against its corpus original (audio to audio); the full lip analysis for
+    any other file. Cached across the tests of this module."""
+    if path not in _REPORTS:
+        if path in ORIGINALS:
+            found = compare_files(ORIGINALS[path], path)
+            sync = SyncResult("offset", found.audio_offset_ms, found.audio_offset_ms / FRAME_MS, 0.0, 1.0)
+            _REPORTS[path] = Report(path, probe(path), sync, [], fix_from_sync(sync, 25.0))
+        else:
+            _REPORTS[path] = analyze_file(path).report
+    return _REPORTS[path]
+
+
+@pytest.fixture(scope="module")
+def media(corpus, tmp_path_factory) -> dict[str, Path]:
+    """Shifted copies of one clip: audio late 120 ms, early 80 ms, late 70 ms (sub-frame)."""
+    folder = tmp_path_factory.mktemp("media")
+    src = corpus / BASE
+    made = {"base": src}
+    for name, late_ms in (("late120", 120.0), ("early80", -80.0), ("late70", 70.0)):
+        made[name] = folder / f"{name}.mp4"
+        write_corrected_media(src, made[name], offset_ms=-late_ms)
+        ORIGINALS[str(made[name])] = src
+    return made
+
+
+def new_project(version: str = "19.0.2", rate: str = "25") -> FakeResolve:
+    resolve = FakeResolve(version, frame_rate=rate)
+    project = resolve.GetProjectManager().GetCurrentProject()
+    if "DF" in rate:
+        project.SetSetting("timelineFrameRate", rate)
+    project.GetMediaPool().CreateEmptyTimeline("Edit")
+    return resolve
+
+
+def timeline_of(resolve: FakeResolve):
+    return resolve.GetProjectManager().GetCurrentProject().GetCurrentTimeline()
+
+
+def original_of(resolve: FakeResolve):
+    return resolve.GetProjectManager().GetCurrentProject().GetTimelineByIndex(1)
+
+
+def content(timeline) -> dict:
+    """Everything on a timeline except its name and ids: what revert must restore exactly."""
+    snap = timeline.snapshot(ids=False)
+    snap.pop("name")
+    return snap
+
+
+def audio_items(timeline, track: int = 1) -> list:
+    return timeline.GetItemListInTrack("audio", track) or []
+
+
+def test_slip_moves_audio_by_the_measured_whole_frames_and_revert_restores_it(media):
+    resolve = new_project()
+    place_clip(resolve, str(media["late120"]), 50)  # whole media, no handles: moved on the timeline
+    pool = resolve.GetProjectManager().GetCurrentProject().GetMediaPool()
+    early = pool.ImportMedia([str(media["early80"])])[0]
+    tl = timeline_of(resolve)
+    start = tl.GetStartFrame() + 300
+    # A 100-frame excerpt with handles on both sides: slipped inside the media, record range kept.
+    items = pool.AppendToTimeline([
+        {"mediaPoolItem": early, "startFrame": 10, "endFrame": 110, "recordFrame": start, "trackIndex": 1,
+         "mediaType": 1},
+        {"mediaPoolItem": early, "startFrame": 10, "endFrame": 110, "recordFrame": start, "trackIndex": 1,
+         "mediaType": 2}])
+    tl.SetClipsLinked(items, True)
+    before = content(tl)
+    before_audio = [(a.GetStart(), a.GetLeftOffset()) for a in audio_items(tl)]
+
+    summary = align_timeline(resolve, strategy="slip", analyze=measure)
+
+    dup = timeline_of(resolve)
+    assert summary["timeline"]["duplicate"] and summary["timeline"]["name"] == "Edit [LipAlign]"
+    assert dup is not original_of(resolve) and content(original_of(resolve)) == before
+    base = 0.0  # the reference measurement is relative to the corpus original
+    late, early_clip = summary["clips"]
+    assert late["action"] == early_clip["action"] == "slip", summary
+    after_audio = [(a.GetStart(), a.GetLeftOffset()) for a in audio_items(dup)]
+    # Moved record position for the whole-media clip, slipped source for the excerpt (see plan_slip).
+    moved = before_audio[0][0] - after_audio[0][0]
+    slipped = after_audio[1][1] - before_audio[1][1]
+    assert after_audio[0][1] == before_audio[0][1] and after_audio[1][0] == before_audio[1][0]
+    assert moved == late["measurement"]["slip_frames"] and slipped == early_clip["measurement"]["slip_frames"]
+    # Within a frame of the truth: the shift we made plus what the unshifted clip measures.
+    assert abs(moved - (120.0 + base) / FRAME_MS) <= 1.0
+    assert abs(slipped - (-80.0 + base) / FRAME_MS) <= 1.0
+    # Audio and picture are linked again, the moved items coloured, one marker with an audit record per clip.
+    for item in audio_items(dup):
+        assert item.GetClipColor() == "Orange" and len(item.GetLinkedItems()) == 1
+    records = audit_records(dup.GetMarkers())
+    assert [r.action for _, r in records] == ["slip", "slip"]
+    assert records[0][1].before[0].record_start == before_audio[0][0]
+    assert records[0][1].after[0].item_id == late["new_item_ids"][0]
+
+    result = revert_timeline(resolve)
+    assert [r["action"] for r in result["reverted"]] == ["slip", "slip"] and not result["failed"]
+    assert content(dup) == before
+    assert content(original_of(resolve)) == before
+
+
+def test_conform_renders_corrected_audio_within_tolerance_and_reverts(media, tmp_path):
+    resolve = new_project()
+    place_clip(resolve, str(media["late70"]), 0)
+    tl = timeline_of(resolve)
+    before = content(tl)
+
+    summary = align_timeline(resolve, strategy="conform", analyze=measure)
+
+    dup = timeline_of(resolve)
+    (clip,) = summary["clips"]
+    assert clip["action"] == "conform", summary
+    assert dup.GetTrackCount("audio") == 2 and dup.GetTrackName("audio", 2) == "LipAlign"
+    (original_audio,) = audio_items(dup, 1)
+    (corrected,) = audio_items(dup, 2)
+    assert not original_audio.GetClipEnabled() and original_audio.GetStart() == corrected.GetStart()
+    assert corrected.GetDuration() == original_audio.GetDuration()
+    (_frame, record), = audit_records(dup.GetMarkers())
+    wav = Path(record.rendered_file)
+    assert wav.parent == media["late70"].parent / "LipAlign" and wav.suffix == ".wav"
+    # Re-measure the rendered sound against the in-sync original: the 70 ms (1.75 frames) is gone to the sample.
+    residual = compare_files(media["base"], wav)
+    assert abs(residual.audio_offset_ms) < 0.5, residual
+    assert content(original_of(resolve)) == before
+
+    result = revert_timeline(resolve)
+    assert result["reverted"][0]["action"] == "conform" and not result["failed"]
+    assert content(dup) == before
+
+
+def still_image(path: Path) -> Path:
+    cv2.imwrite(str(path), np.full((240, 320, 3), 128, np.uint8))
+    return path
+
+
+def test_hostile_clips_are_skipped_with_reasons_and_nothing_else_changes(corpus, media, tmp_path):
+    resolve = new_project()
+    tl = timeline_of(resolve)
+    tl.AddTrack("video")
+    tl.AddTrack("audio", "stereo")
+    source = load_source(corpus / BASE, 4.0)
+    no_face = write_clip(tmp_path / "no_face.mp4", [np.zeros_like(f) + 90 for f in source.frames], fps=source.fps,
+                         audio=source.audio, rate=source.rate)
+    speech = tmp_path / "speech.wav"
+    write_corrected_audio_file(corpus / BASE, speech, 0.0)
+    offline_copy = tmp_path / "offline.mp4"
+    write_corrected_media(corpus / BASE, offline_copy, offset_ms=-120.0)
+
+    offline = place_clip(resolve, str(offline_copy), 0)
+    offline[0].GetMediaPoolItem().take_offline()
+    place_clip(resolve, str(still_image(tmp_path / "still.png")), 200)
+    place_clip(resolve, str(no_face), 330)
+    # The audio-only clip ends exactly where the late clip's audio starts: no room to move it earlier.
+    place_clip(resolve, str(speech), 600 - 126)
+    place_clip(resolve, str(media["late120"]), 600)
+    place_clip(resolve, str(media["early80"]), 900, track=2)
+    tl.SetTrackLock("audio", 2, True)
+    before = content(tl)
+
+    summary = align_timeline(resolve, analyze=measure)
+
+    reasons = {c["clip"]: (c["action"], c["reason"]) for c in summary["clips"]}
+    skipped = {s["name"]: s["reason"] for s in summary["skipped"]}
+    assert skipped["offline.mp4"].startswith("media offline")
+    assert skipped["still.png"].startswith("still image")
+    assert skipped["speech.wav"].startswith("audio-only clip")
+    assert reasons["no_face.mp4"][0] == "none" and reasons["no_face.mp4"][1]
+    assert reasons["late120.mp4"][0] == "none" and "no room" in reasons["late120.mp4"][1]
+    assert reasons["early80.mp4"][0] == "none" and "locked" in reasons["early80.mp4"][1]
+    dup = timeline_of(resolve)
+    assert content(dup) == before and content(original_of(resolve)) == before
+
+
+def test_drop_frame_timeline_with_30_fps_media(corpus, tmp_path):
+    src = corpus / "generated/vexpress__emo_talk_emotion_gt.mp4"  # 30 fps on a 29.97 DF timeline
+    late = tmp_path / "late.mp4"
+    write_corrected_media(src, late, offset_ms=-200.0)
+    ORIGINALS[str(late)] = src
+    resolve = new_project(rate="29.97 DF")
+    place_clip(resolve, str(late), 50)
+    tl = timeline_of(resolve)
+    assert tl.GetStartFrame() == 107_892
+    before = content(tl)
+    before_start = audio_items(tl)[0].GetStart()
+
+    summary = align_timeline(resolve, strategy="slip", analyze=measure)
+
+    assert summary["timeline"]["frame_rate"] == "29.97 DF"
+    (clip,) = summary["clips"]
+    dup = timeline_of(resolve)
+    assert clip["action"] == "slip", clip
+    # 30 fps media on a 29.97 timeline: a shift of whole timeline frames is not whole source frames, so moved.
+    moved = before_start - audio_items(dup)[0].GetStart()
+    assert abs(moved - 200.0 / (1001 / 30)) <= 1.0 and moved == clip["measurement"]["slip_frames"]
+    assert audit_records(dup.GetMarkers())
+    revert_timeline(resolve)
+    assert content(timeline_of(resolve)) == before and content(original_of(resolve)) == before
+
+
+def test_versions_below_the_minimum_are_refused_clearly():
+    resolve = new_project(version="18.1.3")
+    with pytest.raises(ResolveUnsupported, match=r"18\.1\.3 is too old.*18\.5"):
+        align_timeline(resolve)
+
+
+def test_dry_run_changes_nothing(media):
+    resolve = new_project()
+    place_clip(resolve, str(media["late120"]), 0)
+    before = resolve.snapshot()
+    summary = align_timeline(resolve, apply=False, analyze=measure)
+    assert summary["clips"][0]["planned"] in ("slip", "none") and summary["clips"][0]["action"] == "none"
+    assert resolve.snapshot() == before and not summary["timeline"]["duplicate"]
