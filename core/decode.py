@@ -145,6 +145,10 @@ def iter_video_frames(path: str | os.PathLike[str], max_side: int | None = 640) 
         container.close()
 
 
+# FFmpeg's default channel order for a channel count, for streams that leave the order unspecified.
+_DEFAULT_LAYOUTS = {1: "mono", 2: "stereo", 3: "2.1", 4: "quad", 5: "5.0", 6: "5.1", 7: "6.1", 8: "7.1"}
+
+
 @dataclass(frozen=True)
 class AudioChannels:
     """Every channel of an audio stream at its own rate, for writing corrected copies.
@@ -179,7 +183,9 @@ def decode_audio_channels(path: str | os.PathLike[str]) -> AudioChannels:
         stream = container.streams.audio[0]
         origin = clip_start_s(container)
         ctx = stream.codec_context
-        layout = ctx.layout.name if ctx.layout is not None else ("mono" if ctx.channels == 1 else "stereo")
+        layout = ctx.layout.name if ctx.layout is not None else ""
+        if not layout or layout.endswith("channels"):  # unordered channels (PCM in Matroska): the default order
+            layout = _DEFAULT_LAYOUTS.get(ctx.channels or 1, f"{ctx.channels}c")
         planar = av.AudioResampler(format="fltp", layout=layout, rate=ctx.sample_rate)
         chunks: list[np.ndarray] = []
         start_s: float | None = None
