@@ -47,7 +47,6 @@ def _version_tuple(text: str) -> tuple[int, ...]:
 
 
 MINIMUM_VERSION = _version_tuple(MANIFEST["resolve"]["minimum_version"])
-SPEED_VERSION = _version_tuple(MANIFEST["resolve"]["speed_property_version"])
 # AppendToTimeline's endFrame became exclusive between 18.6 and 19.0 (resolve-api.md, "Placement").
 EXCLUSIVE_END_VERSION = (19, 0)
 
@@ -321,7 +320,8 @@ def _resolve_tolerance(tolerance: Tolerance | str | None) -> Tolerance:
 
 
 def _speed_available(session: _Session) -> bool:
-    return session.version >= SPEED_VERSION
+    """Setting a clip speed is not implemented yet (no Resolve documents the key), so speed requests are rendered."""
+    return False
 
 
 def _measurement(report: Report, decision: Decision) -> dict[str, Any]:
