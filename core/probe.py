@@ -20,6 +20,8 @@ from core.model import MediaInfo
 DROP_FACTOR = 1.5
 # Intervals varying by more than this share of the nominal interval make the stream variable frame rate.
 VFR_TOLERANCE = 0.10
+# A file whose streams hold less than this share of the frames (or duration) its own index declares was cut off.
+TRUNCATED_SHARE = 0.9
 # Lossless codecs whose decoded sample format is the source's bit depth (lossy ones have none).
 _LOSSLESS_BITS = {"s16": 16, "s32": 24, "u8": 8}
 
@@ -41,7 +43,7 @@ def open_container(path: str | os.PathLike[str]) -> av.container.InputContainer:
 
 def _short(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text.split(": '", 1)[0]
+    return re.sub(r"^\[Errno -?\d+\]\s*", "", text.split(": '", 1)[0])
 
 
 def clip_start_s(container: av.container.InputContainer) -> float:
@@ -151,7 +153,22 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
                 audio_start_s=_stream_start(audio, origin, []),
             )
         fields["duration_s"] = _duration(container, origin, pts, audio_end, video)
+        _check_complete(path, container, video, len(pts), fields["duration_s"])
     return MediaInfo(**fields)
+
+
+def _check_complete(path: str, container: av.container.InputContainer, video: av.stream.Stream | None,
+                    video_packets: int, duration_s: float) -> None:
+    """Raise when the streams end well before the file's own index says they should (a cut-off download or copy).
+
+    MP4 and MOV index every packet up front, so a file cut after its index demuxes cleanly but short. Only
+    video packets are compared with the index (an audio "frame" there can be a single PCM sample).
+    """
+    if video is not None and video.frames > 0 and video_packets < TRUNCATED_SHARE * video.frames:
+        raise MediaError(f"{path}: file is truncated (video has {video_packets} of {video.frames} frames)")
+    declared_s = float(container.duration or 0) / av.time_base
+    if declared_s > 1.0 and duration_s < TRUNCATED_SHARE * declared_s:
+        raise MediaError(f"{path}: file is truncated ({duration_s:.1f} s readable of {declared_s:.1f} s)")
 
 
 def _declared_fps(video: av.video.stream.VideoStream) -> float | None:
