@@ -237,11 +237,13 @@ def _glottal_source(plan: SpeechPlan, n: int, rate: int, rng: np.random.Generato
     current = np.clip(np.searchsorted(phrase_starts, t, side="right") - 1, 0, None)
     since_phrase = t - phrase_starts[current]
     contour = plan.pitch_hz * (1.15 - 0.25 * np.clip(since_phrase / 2.0, 0.0, 1.0))
-    jitter = signal.lfilter([0.02], [1.0, -0.98], rng.standard_normal(n))  # slow wander, about 1 %
-    f0 = contour * (1.0 + jitter)
-    phase = np.cumsum(f0 / rate)
+    wander = signal.lfilter([0.004], [1.0, -0.98], rng.standard_normal(n))  # slow drift of pitch, 2 % rms
+    phase = np.cumsum(contour * (1.0 + wander) / rate)
+    at = np.flatnonzero(np.diff(np.floor(phase)) > 0) + 1
+    # Cycle-to-cycle jitter: each glottal pulse comes up to about 1 % of a period early or late.
+    at = at + np.round(rng.normal(0.0, 0.01 * rate / plan.pitch_hz, at.size)).astype(int)
     pulses = np.zeros(n)
-    pulses[1:][np.diff(np.floor(phase)) > 0] = 1.0
+    pulses[np.clip(at, 0, n - 1)] = 1.0
     tilted = signal.lfilter([1.0], [1.0, -1.94, 0.9409], pulses)  # two poles at 0.97: -12 dB/octave
     return np.diff(tilted, prepend=0.0)  # lip radiation: +6 dB/octave
 
@@ -346,10 +348,10 @@ def _pt(cx: float, cy: float, x: float, y: float) -> tuple[int, int]:
     return round((cx + x) * (1 << _SUB)), round((cy + y) * (1 << _SUB))
 
 
-def _ellipse(img: np.ndarray, centre: tuple[int, int], axes: tuple[float, float], color: tuple[int, int, int],
-             thickness: int = -1, start: float = 0, end: float = 360) -> None:
+def _ellipse(img: np.ndarray, centre: tuple[int, int], axes: tuple[float, float], angle: float,
+             color: tuple[int, int, int], thickness: int = -1, start: float = 0, end: float = 360) -> None:
     size = (max(1, int(axes[0] * (1 << _SUB))), max(1, int(axes[1] * (1 << _SUB))))
-    cv2.ellipse(img, centre, size, 0, start, end, color, thickness, cv2.LINE_AA, _SUB)
+    cv2.ellipse(img, centre, size, angle, start, end, color, thickness, cv2.LINE_AA, _SUB)
 
 
 class FaceRenderer:
@@ -377,31 +379,33 @@ class FaceRenderer:
         The gap between the inner lips grows linearly with ``opening``; the jaw drops with it.
         """
         img = self._backdrop.copy()
-        _draw_head(img, opening, self.motion.eyelid(t_s))
+        _draw_head(img, opening, self.motion.eyelid(t_s), self.motion.pose(t_s))
         img = cv2.multiply(img, self._light, scale=1 / 200.0)
-        width, height = self.size
-        dx, dy, roll = self.motion.pose(t_s)
-        k = height / 480.0
-        turn = cv2.getRotationMatrix2D((width / 2, height * 0.48 + 150 * k), roll, 1.0)
-        turn[:, 2] += (dx * k, dy * k)
-        img = cv2.warpAffine(img, turn, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         return cv2.GaussianBlur(img, (3, 3), 0)
 
 
-def _draw_head(img: np.ndarray, opening: float, lid: float) -> None:
-    """Draw the face into ``img`` in place (designed on a 480-line frame and scaled to its height)."""
+def _draw_head(img: np.ndarray, opening: float, lid: float, pose: tuple[float, float, float]) -> None:
+    """Draw the face into ``img`` in place (designed on a 480-line frame and scaled to its height).
+
+    ``pose`` is (dx, dy, roll): the head shifts by (dx, dy) design pixels and turns by ``roll`` degrees
+    about the base of the neck, which is drawn rather than warped so the frame is not resampled.
+    """
     height, width = img.shape[:2]
     k = height / 480.0
-    cx, cy = width / 2, height * 0.48
+    dx, dy, roll = pose
+    cx, cy = width / 2 + dx * k, height * 0.48 + dy * k
+    cos, sin = np.cos(np.radians(roll)), np.sin(np.radians(roll))
     o = float(np.clip(opening, 0.0, 1.0))
     jaw = 20 * o
 
     def p(x: float, y: float) -> tuple[int, int]:
-        return _pt(cx, cy, x * k, y * k)
+        # Rotate about the neck (0, 150) the way cv2.ellipse turns its axes (clockwise on screen).
+        y -= 150
+        return _pt(cx, cy, (x * cos - y * sin) * k, (x * sin + y * cos + 150) * k)
 
     def e(x: float, y: float, ax: float, ay: float, color: tuple[int, int, int], thickness: int = -1,
           start: float = 0, end: float = 360) -> None:
-        _ellipse(img, p(x, y), (ax * k, ay * k), color, thickness, start, end)
+        _ellipse(img, p(x, y), (ax * k, ay * k), roll, color, thickness, start, end)
 
     # Body, neck, back hair, head and jaw (the jaw drops with the mouth), ears.
     e(0, 300, 240, 130, (52, 72, 112))
