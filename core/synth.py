@@ -567,9 +567,11 @@ def synthesize(output: str | os.PathLike[str], *, offset_ms: float = 0.0, drift_
         try:
             container.metadata["comment"] = truth.to_json()
             container.metadata["description"] = truth.to_json()
-            options = {"preset": "veryfast", "crf": "18"} if video_codec == "libx264" else {"qscale": "3"}
+            options = {"preset": "veryfast", "crf": "18"} if video_codec == "libx264" else {}
             video = container.add_stream(video_codec, rate=rate, options=options)
             video.width, video.height, video.pix_fmt = width, height, "yuv420p"
+            if video_codec != "libx264":
+                video.bit_rate = 3_000_000  # MPEG-4 Part 2 defaults to 200 kb/s, which smears the lips
             sound = container.add_stream(encoder, rate=sample_rate, layout="mono")
             pending = _audio_frames(samples, sample_rate, sound.format.name)
             queued = next(pending, None)

@@ -12,9 +12,11 @@ import numpy as np
 import pytest
 
 from core.cli import main
+from core.commands.demo import verdict_line
 from core.decode import decode_audio, iter_video_frames
 from core.errors import MediaError
 from core.face import track_face
+from core.model import SyncResult
 from core.probe import probe
 from core.synth import (
     TRUTH_SUFFIX,
@@ -83,6 +85,16 @@ def test_face_found_in_every_frame_and_mouth_follows_the_drawing(clips, name):
     assert drawn.max() > 0.8 and drawn.min() < 0.05  # the clip really opens and closes the mouth
     r = np.corrcoef(drawn, face.mouth[:, 0])[0, 1]
     assert r > 0.8, f"measured inner-lip aperture follows the drawn opening with r = {r:.3f}"
+
+
+def test_mpeg4_fallback_when_ffmpeg_lacks_libx264(tmp_path, monkeypatch):
+    monkeypatch.setattr("core.synth.video_encoder", lambda: "mpeg4")
+    path = tmp_path / "fallback.mp4"
+    truth = synthesize(path, duration_s=2.0, seed=4)
+    assert truth.video_codec == "mpeg4" and probe(path).video_codec == "mpeg4"
+    face = track_face(iter_video_frames(path), (truth.width, truth.height))
+    assert face.found.all()
+    assert np.corrcoef(mouth_opening(plan_for(truth), face.time_s), face.mouth[:, 0])[0, 1] > 0.8
 
 
 def test_truth_is_readable_from_sidecar_and_from_metadata(clips, tmp_path):
@@ -190,3 +202,17 @@ def test_demo_measures_the_known_offset(tmp_path, capsys):
     assert "true offset +120.0 ms, measured +" in out, out
     assert code == 0, out
     assert read_truth(tmp_path / "lipalign-demo.mp4").offset_ms == 120.0
+
+
+def test_demo_verdict_is_honest_about_misses_and_inconclusive_results(clips):
+    _, truth = clips["pal"]  # +120 ms at 25 fps: one frame is 40 ms
+
+    def measured(offset_ms: float) -> SyncResult:
+        return SyncResult("offset", offset_ms, offset_ms / 40.0, 0.0, 0.9)
+
+    line, within = verdict_line(truth, measured(150.0))
+    assert within and line == "true offset +120.0 ms, measured +150.0 ms (error +30.0 ms, +0.75 frames)"
+    assert not verdict_line(truth, measured(161.0))[1]
+    assert not verdict_line(truth, measured(-120.0))[1]
+    line, within = verdict_line(truth, SyncResult.inconclusive("too little speech"))
+    assert not within and "inconclusive (too little speech)" in line and "measured +" not in line
