@@ -1,0 +1,109 @@
+"""Round trips of ``lipalign fix`` on every real corpus clip: inject a known offset (and drift on long clips),
+let fix measure and correct it, re-measure the result.
+
+Usage: .venv/bin/python benchmarks/fix_roundtrip.py [--offset-ms 120] [--clips NAME ...]
+
+Prints one row per case: the defect applied, what the estimator measured on the defective input,
+the residual it measures on the fixed output (ms and frames), and whether that is within ±1 frame.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import soxr
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(REPO), str(REPO / "tests")]
+
+from conftest import CORPUS  # noqa: E402
+from remux import delayed, with_audio  # noqa: E402
+
+from core.cli import main  # noqa: E402
+from core.decode import decode_audio_channels  # noqa: E402
+from core.probe import probe  # noqa: E402
+
+DRIFT_MS_PER_MIN = 60.0
+DRIFT_MIN_DURATION_S = 15.0  # shorter clips cannot show a drift above the estimator's resolution
+
+
+def defective_input(clip: Path, folder: Path, offset_ms: float, drift_ms_per_min: float) -> Path:
+    """The clip with its audio made late by ``offset_ms`` and falling behind by ``drift_ms_per_min``."""
+    audio = decode_audio_channels(clip)
+    samples = audio.samples
+    if drift_ms_per_min:
+        # Played slower by the exact ratio: the audio falls behind the pictures as the clip goes on.
+        stretched = soxr.resample(np.ascontiguousarray(samples.T), audio.rate,
+                                  audio.rate / (1 + drift_ms_per_min / 60000.0), quality="VHQ").T
+        samples = np.ascontiguousarray(stretched[:, : samples.shape[1]], dtype=np.float32)
+    samples = delayed(samples, round(offset_ms * audio.rate / 1000.0))
+    return with_audio(clip, folder / f"{clip.stem}.defect.mkv", samples, audio.rate, layout=audio.layout)
+
+
+def run_fix(src: Path, out: Path) -> dict:
+    report = out.with_suffix(".json")
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        code = main(["fix", str(src), "-o", str(out), "--json", str(report)])
+    result = json.loads(report.read_text()) if report.exists() else {}
+    result["exit_code"] = code
+    return result
+
+
+def fmt(value: float | None, spec: str = "+7.1f") -> str:
+    return "n/a" if value is None else format(value, spec)
+
+
+def main_table(offset_ms: float, names: list[str]) -> None:
+    clips = sorted((CORPUS / "real").iterdir())
+    if names:
+        clips = [c for c in clips if c.name in names or c.stem in names]
+    header = (f"{'clip':<44} {'fps':>6} {'applied':>16} {'measured before':>24} {'residual after':>26} "
+              f"{'±1 frame':>8} {'s':>5}")
+    print(header)
+    print("-" * len(header))
+    inside = confident = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for clip in clips:
+            info = probe(clip)
+            fps = info.fps_measured or info.fps_declared or 25.0
+            cases = [(offset_ms, 0.0)]
+            if info.duration_s >= DRIFT_MIN_DURATION_S:
+                cases.append((offset_ms, DRIFT_MS_PER_MIN))
+            for offset, drift in cases:
+                started = time.monotonic()
+                src = defective_input(clip, folder, offset, drift)
+                result = run_fix(src, folder / f"{clip.stem}.fixed.mp4")
+                elapsed = time.monotonic() - started
+                correction = result.get("correction") or {}
+                residual = result.get("residual") or {}
+                measured = (f"{fmt(correction.get('offset_ms'))} ms {fmt(correction.get('drift_ms_per_min'), '+5.1f')}"
+                            if correction else "inconclusive")
+                res_ms = residual.get("offset_ms")
+                if res_ms is not None:
+                    confident += 1
+                    within = abs(res_ms) <= 1000.0 / fps
+                    inside += within
+                    res_text = f"{res_ms:+7.1f} ms {res_ms * fps / 1000.0:+5.2f} fr"
+                    verdict = "yes" if within else "NO"
+                else:
+                    res_text, verdict = "inconclusive", "-"
+                print(f"{clip.name:<44} {fps:6.2f} {offset:+6.0f} ms {drift:+4.0f}/min {measured:>24} "
+                      f"{res_text:>26} {verdict:>8} {elapsed:5.0f}", flush=True)
+    print(f"\n{inside} of {confident} measurable round trips within ±1 frame")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--offset-ms", type=float, default=120.0)
+    parser.add_argument("--clips", nargs="*", default=[])
+    args = parser.parse_args()
+    main_table(args.offset_ms, args.clips)

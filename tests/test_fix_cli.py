@@ -1,0 +1,142 @@
+"""``lipalign fix`` end to end: known corrections, reports, measurement, bad input and a killed write."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from remux import delayed, quantized, with_audio
+
+from core.analyze import analyze_file
+from core.cli import main
+from core.compare import gcc_phat
+from core.decode import decode_audio, decode_audio_channels
+from core.fileio import temp_files_of
+
+REPO = Path(__file__).resolve().parent.parent
+LATE_SAMPLES = 5292  # 120 ms at 44.1 kHz
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def late_clip(corpus, tmp_path_factory):
+    """videoretalking__2 (44.1 kHz, 25 fps) with its audio made 120 ms late, PCM in Matroska."""
+    source = corpus / "real" / "videoretalking__2.mp4"
+    original = decode_audio_channels(source)
+    path = with_audio(source, tmp_path_factory.mktemp("late") / "late.mkv",
+                      delayed(original.samples, LATE_SAMPLES), original.rate)
+    return source, path, quantized(original.samples).mean(axis=0)
+
+
+def test_known_offset_round_trip(late_clip, tmp_path, capsys):
+    _, late, reference = late_clip
+    out, report = tmp_path / "fixed.mp4", tmp_path / "fix.json"
+    code = main(["fix", str(late), "-o", str(out), "--offset-ms", str(LATE_SAMPLES / 44.1), "--no-verify",
+                 "--json", str(report)])
+    assert code == 0
+    result = json.loads(report.read_text())
+    assert result["correction"]["slip_samples"] == -LATE_SAMPLES and result["video_copied"]
+    assert "not verified" in capsys.readouterr().out
+    lag, _ = gcc_phat(reference, decode_audio(out, None).samples, 10000)
+    assert abs(lag) < 0.05
+
+
+def test_correction_from_a_report(late_clip, tmp_path):
+    _, late, reference = late_clip
+    report = tmp_path / "late.json"
+    report.write_text(json.dumps({"schema": "lipalign.report/1", "file": str(late),
+                                  "sync": {"verdict": "offset", "offset_ms": LATE_SAMPLES / 44.1,
+                                           "drift_ms_per_min": None}}))
+    out = tmp_path / "fixed.mov"
+    assert main(["fix", str(late), "-o", str(out), "--from-report", str(report), "--no-verify"]) == 0
+    lag, _ = gcc_phat(reference, decode_audio(out, None).samples, 10000)
+    assert abs(lag) < 0.05
+
+
+def test_measured_round_trip_is_within_a_frame(late_clip, tmp_path):
+    source, late, reference = late_clip
+    own = analyze_file(source).report.sync  # the clip's own offset, before the injected 120 ms
+    assert own.offset_ms is not None, f"estimator inconclusive on the original: {own.reason}"
+    out, report = tmp_path / "fixed.mp4", tmp_path / "fix.json"
+    code = main(["fix", str(late), "-o", str(out), "--json", str(report)])
+    result = json.loads(report.read_text())
+    assert result["correction"]["source"] == "measured"
+    assert result["correction"]["offset_ms"] == pytest.approx(own.offset_ms + 120.0, abs=40.0)
+    assert result["residual"]["within_tolerance"] and code == 0
+    assert abs(result["residual"]["offset_ms"]) <= 40.0
+    # The sound moved by what was measured: the injected 120 ms plus the clip's own offset, within a frame.
+    lag, _ = gcc_phat(reference, decode_audio(out, None).samples, 20000)
+    assert lag / 44.1 == pytest.approx(-own.offset_ms, abs=40.0)
+
+
+def test_residual_outside_tolerance_exits_1(late_clip, tmp_path):
+    _, late, _ = late_clip
+    # Correcting the wrong way doubles the error: the verification must catch it.
+    code = main(["fix", str(late), "-o", str(tmp_path / "worse.mp4"), "--offset-ms", "-200"])
+    assert code == 1
+
+
+@pytest.mark.parametrize("case", ["missing", "junk", "same", "folder", "bad_report", "inconclusive_report",
+                                  "wrong_ext", "bad_drift"])
+def test_bad_input_exits_2_and_writes_nothing(late_clip, tmp_path, capsys, case):
+    _, late, _ = late_clip
+    before = sha256(late)
+    src, out, extra = str(late), str(tmp_path / "out.mp4"), ["--offset-ms", "40"]
+    if case == "missing":
+        src = str(tmp_path / "nope.mp4")
+    elif case == "junk":
+        src = str(tmp_path / "junk.mp4")
+        Path(src).write_bytes(b"\x00" * 2048)
+    elif case == "same":
+        out = str(late)
+    elif case == "folder":
+        out = str(tmp_path / "no" / "such" / "out.mp4")
+    elif case in ("bad_report", "inconclusive_report"):
+        report = tmp_path / "r.json"
+        report.write_text("{not json" if case == "bad_report" else json.dumps(
+            {"schema": "lipalign.report/1", "sync": {"verdict": "inconclusive", "offset_ms": None, "reason": "x"}}))
+        extra = ["--from-report", str(report)]
+    elif case == "wrong_ext":
+        out = str(tmp_path / "out.avi")
+    elif case == "bad_drift":
+        extra = ["--drift-ms-per-min", "1e9"]
+    code = main(["fix", src, "-o", out, *extra])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert err and err[-1].startswith("lipalign: ") and "Traceback" not in "\n".join(err)
+    assert sha256(late) == before
+    assert not [p for p in tmp_path.iterdir() if p.name not in ("junk.mp4", "r.json")]
+
+
+def test_killed_write_leaves_input_intact_and_no_output(corpus, tmp_path):
+    source = corpus / "real" / "dfrf__cnn2_25fps.mp4"  # the longest clip: its write takes a while
+    before = sha256(source)
+    out = tmp_path / "fixed.mp4"
+    proc = subprocess.Popen([sys.executable, "-m", "core.cli", "fix", str(source), "-o", str(out),
+                             "--offset-ms", "80", "--no-verify"], cwd=REPO,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not temp_files_of(out) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert proc.poll() is None, "fix finished before it could be interrupted"
+    time.sleep(0.2)  # let it get midway into writing
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert sha256(source) == before
+    assert not out.exists()
+    stale = temp_files_of(out)  # a killed process cannot clean up; what it leaves is recognisably ours ...
+    assert all(p.name.startswith(".fixed.") and ".lipalign-tmp" in p.name for p in stale)
+    # ... and the next run writing the same output removes it.
+    assert main(["fix", str(source), "-o", str(out), "--offset-ms", "80", "--no-verify"]) == 0
+    assert out.exists() and temp_files_of(out) == []
+    assert sha256(source) == before
