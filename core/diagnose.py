@@ -141,6 +141,14 @@ def check_sample_rate(media: MediaInfo, project_rate: int) -> Diagnostic | None:
         f"project to {rate / 1000:g} kHz.")
 
 
+def _conform_command(media: MediaInfo) -> str:
+    """The conform-fps call that suits the file: fill dropped frames at the declared rate, else let it pick the
+    standard rate nearest the measured one."""
+    if media.dropped_frames > 0 and media.fps_declared:
+        return f"`lipalign conform-fps INPUT -o OUTPUT --fps {media.fps_declared:g}`"
+    return "`lipalign conform-fps INPUT -o OUTPUT` (it picks the standard rate nearest the measured one)"
+
+
 def check_fps_mismatch(media: MediaInfo) -> Diagnostic | None:
     """VIDEO_FPS_MISMATCH: the declared frame rate differs from the frame timestamps' rate."""
     declared, measured = media.fps_declared, media.fps_measured
@@ -152,7 +160,7 @@ def check_fps_mismatch(media: MediaInfo) -> Diagnostic | None:
         f"The video declares {declared:.3f} fps but its frames play at {measured:.3f} fps; a tool that trusts "
         f"the declared rate drifts {drift:+.0f} ms per minute.",
         round(measured, 4), round(declared, 4),
-        f"Conform to {measured:.3f} fps with `lipalign conform-fps --fps {measured:.3f}`.")
+        f"Conform to a constant frame rate with {_conform_command(media)}.")
 
 
 def check_vfr(media: MediaInfo) -> Diagnostic | None:
@@ -164,7 +172,7 @@ def check_vfr(media: MediaInfo) -> Diagnostic | None:
         f"The video has a variable frame rate (frame intervals vary by {media.frame_interval_jitter_ms:.1f} ms), "
         "which editors re-time unpredictably.",
         round(media.frame_interval_jitter_ms, 2), "constant frame rate",
-        "Conform to a constant frame rate with `lipalign conform-fps`.")
+        f"Conform to a constant frame rate with {_conform_command(media)}.")
 
 
 def check_dropped_frames(media: MediaInfo) -> Diagnostic | None:
@@ -176,7 +184,7 @@ def check_dropped_frames(media: MediaInfo) -> Diagnostic | None:
         f"{media.dropped_frames} frame(s) are missing from the video's timing; an editor that plays frames "
         "back to back will slip the picture against the sound there.",
         media.dropped_frames, 0,
-        "Conform to a constant frame rate with `lipalign conform-fps` (duplicates frames into the gaps).")
+        f"Conform to a constant frame rate with {_conform_command(media)}, which repeats frames into the gaps.")
 
 
 def check_stream_start(media: MediaInfo) -> Diagnostic | None:

@@ -167,6 +167,7 @@ def test_irregular_corpus_clip_values(corpus):
     fps = dg.check_fps_mismatch(media)
     assert fps.value == pytest.approx(22.09, abs=0.05) and fps.threshold == 30.0
     assert dg.check_dropped_frames(media).value == media.dropped_frames > 10
+    assert "conform-fps INPUT -o OUTPUT --fps 30`" in dg.check_vfr(media).fix  # fill the gaps at the declared rate
 
 
 def test_sample_rate_on_corpus(corpus):
@@ -268,6 +269,7 @@ def test_timing_defect_fires(source, media_dir, clean_codes, defect, code):
     if defect == "declared30":
         assert set(codes) == {"VIDEO_FPS_MISMATCH"}
         assert codes[code].value == pytest.approx(25.0, abs=0.01)
+        assert "picks the standard rate nearest" in codes[code].fix  # no gaps to fill: conform to the real timing
     if defect == "dropped":
         assert codes[code].value == 3
     if defect == "audio_late":
