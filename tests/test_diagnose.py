@@ -208,7 +208,7 @@ def test_clean_reencode_fires_nothing(clean_codes):
     ("clipped", "AUDIO_PEAK_LEVEL"),
     ("rate44k", "AUDIO_SAMPLE_RATE"),
 ])
-def test_audio_defect_fires(source, media_dir, clean_codes, defect, code):
+def test_audio_defect_fires(corpus, source, media_dir, clean_codes, defect, code):
     audio, rate = source.audio, source.rate
     if defect == "noise":
         audio = with_noise(audio, -30.0)
@@ -221,7 +221,7 @@ def test_audio_defect_fires(source, media_dir, clean_codes, defect, code):
     elif defect == "clipped":
         audio = np.clip(db_gain(audio, 16.0), -1.0, 1.0)
     elif defect == "rate44k":
-        audio, rate = decode_audio(source_path(), 44100).samples[44100:3 * 44100], 44100
+        audio, rate = decode_audio(corpus / SOURCE_CLIP, 44100).samples[44100:3 * 44100], 44100
     path = write_clip(media_dir / f"{defect}.mp4", source.frames, fps=source.fps, audio=audio, rate=rate)
     codes = run_diagnose(path)
     assert code in codes and code not in clean_codes
@@ -230,11 +230,6 @@ def test_audio_defect_fires(source, media_dir, clean_codes, defect, code):
         assert run_diagnose(path, project_rate=44100) == {}
     if defect == "lead":
         assert codes[code].value == pytest.approx(0.5, abs=0.06)
-
-
-def source_path() -> Path:
-    from conftest import CORPUS
-    return CORPUS / SOURCE_CLIP
 
 
 def test_leading_silence_is_not_a_pause(source):
