@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -29,6 +29,7 @@ from scipy import signal
 from core.errors import MediaError
 from core.fileio import atomic_output, write_text_atomic
 from core.probe import open_container
+from core.progress import ProgressFn, no_progress
 from core.version import VERSION
 
 GENERATOR = "lipalign.synth/1"
@@ -511,7 +512,7 @@ def _audio_frames(samples: np.ndarray, rate: int, sample_format: str, block: int
 def synthesize(output: str | os.PathLike[str], *, offset_ms: float = 0.0, drift_ms_per_min: float = 0.0,
                fps: str | float | Fraction = 25, sample_rate: int = 48000, duration_s: float = 6.0,
                seed: int = 0, audio_codec: str | None = None,
-               progress: Callable[[float, str], None] | None = None) -> SynthTruth:
+               progress: ProgressFn = no_progress) -> SynthTruth:
     """Write a synthetic talking-head clip whose audio is ``offset_ms`` late and drifts by ``drift_ms_per_min``.
 
     Parameters
@@ -533,7 +534,7 @@ def synthesize(output: str | os.PathLike[str], *, offset_ms: float = 0.0, drift_
         Chooses the speech, voice, head motion and blinks; the same settings give the same clip.
     audio_codec : {"aac", "pcm"}, optional
         AAC by default in .mp4, 16-bit PCM in .mov.
-    progress : callable, optional
+    progress : ProgressFn
         Called with (fraction done, stage).
 
     Returns
@@ -553,8 +554,7 @@ def synthesize(output: str | os.PathLike[str], *, offset_ms: float = 0.0, drift_
     truth = SynthTruth(offset_ms=float(offset_ms), drift_ms_per_min=float(drift_ms_per_min), fps=str(rate),
                        fps_float=float(rate), sample_rate=int(sample_rate), duration_s=float(duration_s),
                        seed=int(seed), width=width, height=height, video_codec=video_codec, audio_codec=encoder)
-    report = progress or (lambda fraction, stage: None)
-    report(0.0, "generating speech")
+    progress(0.0, "generating speech")
     plan = plan_for(truth)
     speech = render_speech(plan, sample_rate, seed)
     samples = offset_audio(speech, sample_rate, offset_ms, drift_ms_per_min, round(duration_s * sample_rate))
@@ -584,7 +584,7 @@ def synthesize(output: str | os.PathLike[str], *, offset_ms: float = 0.0, drift_
                     container.mux(sound.encode(queued))
                     queued = next(pending, None)
                 if i % 25 == 0:
-                    report(0.1 + 0.9 * i / n_frames, "drawing and encoding")
+                    progress(0.1 + 0.9 * i / n_frames, "drawing and encoding")
             while queued is not None:
                 container.mux(sound.encode(queued))
                 queued = next(pending, None)
@@ -593,7 +593,7 @@ def synthesize(output: str | os.PathLike[str], *, offset_ms: float = 0.0, drift_
         finally:
             container.close()
     write_text_atomic(f"{os.fspath(output)}{TRUTH_SUFFIX}", json.dumps(asdict(truth), indent=2) + "\n")
-    report(1.0, "done")
+    progress(1.0, "done")
     return truth
 
 
