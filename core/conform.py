@@ -67,7 +67,8 @@ def grid_picks(frame_times_s: np.ndarray, fps: float, end_s: float) -> np.ndarra
     slots = np.arange(int(np.ceil(end_s * fps - 1e-9))) / fps
     after = np.clip(np.searchsorted(t, slots, side="left"), 0, t.size - 1)
     before = np.clip(after - 1, 0, t.size - 1)
-    return np.where(np.abs(slots - t[before]) <= np.abs(t[after] - slots), before, after)
+    # A microsecond of slack so that float rounding does not break exact ties the wrong way.
+    return np.where(np.abs(slots - t[before]) <= np.abs(t[after] - slots) + 1e-6, before, after)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,8 @@ from core.errors import MediaError
 from core.probe import probe
 from core.progress import ProgressBar
 
+RATE_SLACK = 1e-3  # share of the rate the probed output may differ by
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("conform-fps", help="re-time video to a constant frame rate, keeping the audio in sync",
@@ -41,8 +43,11 @@ def run(args: argparse.Namespace) -> int:
     payload = result.to_dict() | {"verified": {"fps_declared": after.fps_declared, "fps_measured": after.fps_measured,
                                                "vfr": after.vfr, "video_start_s": after.video_start_s,
                                                "audio_start_s": after.audio_start_s}}
+    # Matroska keeps times to the millisecond, so its measured rate can be off by a few parts in 10 000.
+    slack = RATE_SLACK * result.fps
     constant = (not after.vfr and after.fps_measured is not None
-                and abs(after.fps_measured - result.fps) < 1e-3 and abs((after.fps_declared or 0) - result.fps) < 1e-3)
+                and abs(after.fps_measured - result.fps) <= slack
+                and abs((after.fps_declared or 0.0) - result.fps) <= slack)
     payload["verified"]["constant_rate"] = constant
     if args.json != "-":
         print(format_conform(result, constant))
