@@ -5,6 +5,10 @@ generated alongside it. The picture shows the speech plan on the picture's own t
 audio plays the same plan shifted by ``offset_ms`` and stretched by the drift, so the truth is
 exact to the sample. Tests and ``lipalign demo`` use these clips so they need no outside media.
 
+The mouth opening and the vowel loudness share one envelope per syllable: there is no anticipatory
+lip movement before the sound (real talkers have some), so a perfect measurement of an unshifted
+clip reads 0 ms. Fricative noise leads into some vowels while the lips are still closed, as in speech.
+
 Sign conventions are the project's: ``offset_ms > 0`` means the audio is late, and
 ``drift_ms_per_min > 0`` means it falls further behind as the clip plays. The audio event drawn
 at picture time ``t`` is heard at ``offset_ms / 1000 + t * (1 + drift_ms_per_min / 60000)``.
@@ -418,6 +422,7 @@ def _draw_head(img: np.ndarray, opening: float, lid: float, pose: tuple[float, f
     for sx in (-1, 1):
         e(sx * 110, 0, 13, 27, _SKIN_SHADE)
     e(0, -95, 116, 62, _HAIR, start=180, end=360)
+    e(0, -92, 92, 26, _SKIN, start=180, end=360)  # a rounded hairline instead of a straight fringe
     # Eyebrows.
     for sx in (-1, 1):
         brow = np.array([p(sx * 24, -47), p(sx * 45, -55), p(sx * 70, -50)])
