@@ -88,6 +88,17 @@ class Capabilities:
         """``TimelineItem.SetProperty("Speed", ...)`` exists (21.1 and later)."""
         return self.version >= SPEED_VERSION
 
+    @property
+    def version_text(self) -> str:
+        return version_text(self.version)
+
+    def refused(self, what: str) -> str:
+        """The message for a call Resolve refused, with the likely cause on the free edition."""
+        text = f"Resolve refused to {what}"
+        if not self.studio:
+            text += f" ({self.product} is the free edition, which refuses some scripting calls; use Studio)"
+        return text
+
     def to_dict(self) -> Dict[str, Any]:
         return {"version": version_text(self.version), "product": self.product, "studio": self.studio,
                 "speed_property": self.speed_property, "notes": list(self.notes)}

@@ -28,9 +28,9 @@ from core.fileio import refuse_overwriting_input
 from core.model import Report
 from core.progress import ProgressFn, no_progress
 from core.tolerance import PRESETS, Tolerance, parse_tolerance
-from core.version import MANIFEST
 from plugin.audit import CLIP_COLOR, MARKER_COLOR, AuditRecord, ItemState, audit_records
 from plugin.plan import STRATEGIES, AudioRef, ClipRef, Decision, TimelineInfo, decide, plan_slip
+from plugin.resolve_api import Capabilities, ResolveUnsupported, check_support, has_method
 from plugin.timemap import parse_frame_rate, parse_rate, round_half_away
 
 SUMMARY_SCHEMA = "lipalign.timeline/1"
@@ -38,25 +38,8 @@ BIN_NAME = "LipAlign"
 AUDIO_ONLY = 2  # AppendToTimeline mediaType
 
 
-class ResolveUnsupported(Exception):
-    """This Resolve (version, edition or state) cannot do what was asked; the message says what to do."""
-
-
-def _version_tuple(text: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in text.split(".") if p.isdigit())
-
-
-MINIMUM_VERSION = _version_tuple(MANIFEST["resolve"]["minimum_version"])
 # AppendToTimeline's endFrame became exclusive between 18.6 and 19.0 (resolve-api.md, "Placement").
-EXCLUSIVE_END_VERSION = (19, 0)
-
-
-def has_method(obj: Any, name: str) -> bool:
-    """Whether a Resolve object offers ``name``: ``dir()`` answers truthfully where ``hasattr`` does not."""
-    try:
-        return name in dir(obj)
-    except Exception:
-        return False
+EXCLUSIVE_END_VERSION = (19, 0, 0)
 
 
 @dataclass
@@ -67,26 +50,10 @@ class _Session:
     project: Any
     media_pool: Any
     timeline: Any
-    version: tuple[int, ...]
-    product: str
+    caps: Capabilities
     info: TimelineInfo
     page: str | None = None
     added_tracks: list[int] = field(default_factory=list)
-
-    @property
-    def version_text(self) -> str:
-        return ".".join(str(v) for v in self.version)
-
-    @property
-    def free_edition(self) -> bool:
-        return bool(self.product) and "Studio" not in self.product
-
-    def refused(self, what: str) -> str:
-        """The message for a call Resolve refused, with the likely cause on the free edition."""
-        text = f"Resolve refused to {what}"
-        if self.free_edition:
-            text += f" ({self.product} is the free edition, which refuses some scripting calls; use Studio)"
-        return text
 
     def edit_page(self) -> None:
         # DeleteClips deletes nothing unless the Edit page is showing.
@@ -100,25 +67,16 @@ class _Session:
             self.resolve.OpenPage(self.page)
 
 
-def _open(resolve: Any) -> tuple[Any, Any, Any, tuple[int, ...], str]:
-    """Project, media pool, current timeline, version and product name, with a clear error for each gap."""
-    if resolve is None:
-        raise ResolveUnsupported("no Resolve object: run LipAlign from Workspace > Scripts inside DaVinci Resolve")
-    raw = resolve.GetVersion() or []
-    version = tuple(int(v) for v in list(raw)[:3] if isinstance(v, (int, float)) or str(v).isdigit())
-    if version < MINIMUM_VERSION:
-        have = ".".join(str(v) for v in version) or resolve.GetVersionString() or "unknown"
-        raise ResolveUnsupported(f"DaVinci Resolve {have} is too old: LipAlign needs "
-                                 f"{MANIFEST['resolve']['minimum_version']} or later (placing audio on a chosen "
-                                 "track and frame, deleting and linking clips arrived in 18.5)")
-    product = resolve.GetProductName() if has_method(resolve, "GetProductName") else ""
+def _open(resolve: Any) -> tuple[Any, Any, Any, Capabilities]:
+    """Project, media pool, current timeline and what this Resolve can do, with a clear error for each gap."""
+    caps = check_support(resolve)
     project = resolve.GetProjectManager().GetCurrentProject()
     if project is None:
         raise ResolveUnsupported("no project is open in Resolve")
     timeline = project.GetCurrentTimeline()
     if timeline is None:
         raise ResolveUnsupported("the project has no current timeline: open the timeline to align")
-    return project, project.GetMediaPool(), timeline, version, product or ""
+    return project, project.GetMediaPool(), timeline, caps
 
 
 def read_timeline_info(timeline: Any) -> TimelineInfo:
@@ -304,11 +262,11 @@ def _select(session: _Session, reading: _Reading) -> None:
         current = session.timeline.GetCurrentVideoItem()
         if current is not None:
             reading.notes.append("selection: the clip under the playhead (the scripting API of Resolve "
-                                 f"{session.version_text} cannot read a selection of timeline items)")
+                                 f"{session.caps.version_text} cannot read a selection of timeline items)")
             wanted = str(current.GetUniqueId())
             reading.clips = [c for c in reading.clips if c.video_item_id == wanted]
             return
-    raise ResolveUnsupported(f"Resolve {session.version_text} offers no way to read a selection through its "
+    raise ResolveUnsupported(f"Resolve {session.caps.version_text} offers no way to read a selection through its "
                              "scripting API: select the clips in the Media Pool, park the playhead on the clip, "
                              "or align the whole timeline")
 
@@ -368,13 +326,13 @@ def align_timeline(resolve: Any, *, scope: str = "timeline", strategy: str = "au
         raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
     progress = progress or no_progress
     tol = _resolve_tolerance(tolerance)
-    project, pool, original, version, product = _open(resolve)
+    project, pool, original, caps = _open(resolve)
     original_info = read_timeline_info(original)
     timeline = original
     if apply:
-        timeline = _duplicate(resolve, project, original, original_info, version, product)
+        timeline = _duplicate(project, original, original_info, caps)
     info = read_timeline_info(timeline)
-    session = _Session(resolve, project, pool, timeline, version, product, info)
+    session = _Session(resolve, project, pool, timeline, caps, info)
     reading = read_clips(timeline, info)
     if scope == "selection":
         _select(session, reading)
@@ -393,7 +351,7 @@ def align_timeline(resolve: Any, *, scope: str = "timeline", strategy: str = "au
                      "start_frame": info.start_frame, "start_timecode": info.start_timecode,
                      "duplicate": timeline is not original,
                      "original": {"name": original_info.name, "id": original_info.unique_id}},
-        "resolve": {"version": session.version_text, "product": product},
+        "resolve": caps.to_dict(),
         "scope": scope, "strategy": strategy, "apply": apply, "tolerance": tol.name,
         "clips": entries, "skipped": reading.skipped, "notes": reading.notes,
     }
@@ -417,8 +375,7 @@ def _cached_analysis(tol: Tolerance) -> Callable[[str], Report]:
     return measure
 
 
-def _duplicate(resolve: Any, project: Any, timeline: Any, info: TimelineInfo, version: tuple[int, ...],
-               product: str) -> Any:
+def _duplicate(project: Any, timeline: Any, info: TimelineInfo, caps: Capabilities) -> Any:
     """A copy of ``timeline`` made current; the original is never edited.
 
     DuplicateTimeline is in every README since 17.4, so every supported version has it.
@@ -431,8 +388,7 @@ def _duplicate(resolve: Any, project: Any, timeline: Any, info: TimelineInfo, ve
         name, n = f"{info.name} [LipAlign {n}]", n + 1
     copy = timeline.DuplicateTimeline(name)
     if copy is None:
-        session = _Session(resolve, project, None, timeline, version, product, info)
-        raise ResolveUnsupported(session.refused("duplicate the timeline") + "; nothing was changed")
+        raise ResolveUnsupported(caps.refused("duplicate the timeline") + "; nothing was changed")
     project.SetCurrentTimeline(copy)
     return copy
 
@@ -488,7 +444,7 @@ def _find_item(timeline: Any, track_type: str, track: int, *, item_id: str | Non
 
 
 def _end_arg(session: _Session, source_out: int) -> int:
-    return source_out if session.version >= EXCLUSIVE_END_VERSION else source_out - 1
+    return source_out if session.caps.version >= EXCLUSIVE_END_VERSION else source_out - 1
 
 
 def _append_audio(session: _Session, mpi: Any, track: int, record_start: int, source_in: int,
@@ -523,7 +479,7 @@ def _delete(session: _Session, items: list[Any], track: int) -> None:
         left = {str(i.GetUniqueId()) for i in session.timeline.GetItemListInTrack("audio", track) or []}
         if not ids & left:
             return
-    raise _NotApplied(session.refused("delete the audio item") + "; it was left in place")
+    raise _NotApplied(session.caps.refused("delete the audio item") + "; it was left in place")
 
 
 def _mark(session: _Session, record_start: int, record_end: int, record: AuditRecord) -> None:
@@ -574,7 +530,7 @@ def _apply_slip(session: _Session, clip: ClipRef, reading: _Reading, decision: D
     timeline.SetClipsLinked([video, *new_items], True)
     record = AuditRecord(action="slip", strategy=strategy, clip=clip.name, video_item_id=clip.video_item_id,
                          media_path=clip.media_path, measurement=_measurement(report, decision), before=before,
-                         after=after, resolve_version=session.version_text)
+                         after=after, resolve_version=session.caps.version_text)
     _mark(session, clip.record_start, clip.record_end, record)
     return [s.item_id for s in after]
 
@@ -625,7 +581,7 @@ def _bin(session: _Session) -> Any:
             return folder
     folder = pool.AddSubFolder(root, BIN_NAME)
     if folder is None:
-        raise _NotApplied(session.refused(f"create the {BIN_NAME} bin"))
+        raise _NotApplied(session.caps.refused(f"create the {BIN_NAME} bin"))
     return folder
 
 
@@ -639,7 +595,7 @@ def _import(session: _Session, path: Path) -> Any:
         if previous is not None:
             pool.SetCurrentFolder(previous)
     if not imported:
-        raise _NotApplied(session.refused(f"import {path.name}"))
+        raise _NotApplied(session.caps.refused(f"import {path.name}"))
     return imported[0]
 
 
@@ -651,7 +607,7 @@ def _free_track(session: _Session, start: int, end: int, channels: int) -> int:
                for i in timeline.GetItemListInTrack("audio", track) or []):
             return track
     if not timeline.AddTrack("audio", "mono" if channels == 1 else "stereo"):
-        raise _NotApplied(session.refused("add an audio track"))
+        raise _NotApplied(session.caps.refused("add an audio track"))
     track = int(timeline.GetTrackCount("audio"))
     if has_method(timeline, "SetTrackName"):
         timeline.SetTrackName("audio", track, BIN_NAME)
@@ -682,7 +638,7 @@ def _apply_conform(session: _Session, clip: ClipRef, reading: _Reading, decision
     track = _free_track(session, audio.record_start, audio.record_end, channels)
     placed = _append_audio(session, mpi, track, audio.record_start, whole_in, whole_in + wav_frames)
     if placed is None:
-        raise _NotApplied(session.refused(f"place the corrected audio on A{track}"))
+        raise _NotApplied(session.caps.refused(f"place the corrected audio on A{track}"))
     placed.SetClipColor(CLIP_COLOR)
     before = [_item_state(reading.items[a.item_id], "audio", a.track_index, clip.clip_rate, clip.timeline_rate)
               for a in clip.audio]
@@ -693,13 +649,13 @@ def _apply_conform(session: _Session, clip: ClipRef, reading: _Reading, decision
             session.timeline.DeleteClips([placed], False)
             for b in clip.audio:
                 reading.items[b.item_id].SetClipEnabled(True)
-            raise _NotApplied(session.refused(f"disable the original audio on A{a.track_index}") +
+            raise _NotApplied(session.caps.refused(f"disable the original audio on A{a.track_index}") +
                               f"; the corrected audio ({placed_state.item_id}) was removed again")
     after = [_item_state(placed, "audio", track, wav_rate, clip.timeline_rate)]
     record = AuditRecord(action="conform", strategy=strategy, clip=clip.name, video_item_id=clip.video_item_id,
                          media_path=clip.media_path, measurement=_measurement(report, decision), before=before,
                          after=after, disabled=[a.item_id for a in clip.audio], added_track=track,
-                         rendered_file=str(wav), resolve_version=session.version_text)
+                         rendered_file=str(wav), resolve_version=session.caps.version_text)
     _mark(session, clip.record_start, clip.record_end, record)
     return [s.item_id for s in after]
 
@@ -724,9 +680,9 @@ def revert_timeline(resolve: Any) -> dict[str, Any]:
         ``timeline``, ``reverted`` (one entry per record: clip, action, restored item ids) and ``failed``
         (records that could not be undone, with the reason; their markers stay).
     """
-    project, pool, timeline, version, product = _open(resolve)
+    project, pool, timeline, caps = _open(resolve)
     info = read_timeline_info(timeline)
-    session = _Session(resolve, project, pool, timeline, version, product, info)
+    session = _Session(resolve, project, pool, timeline, caps, info)
     reverted, failed = [], []
     tracks_to_check: set[int] = set()
     try:

@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         emit = client.notify
     try:
         summary = run(resolve, args, emit)
-    except (ResolveUnsupported, timeline.ResolveUnsupported, MediaError, ValueError) as exc:
+    except (ResolveUnsupported, MediaError, ValueError) as exc:
         emit("error", message=str(exc))
         print(f"lipalign worker: {exc}", file=sys.stderr)
         return EXIT_REFUSED

@@ -25,8 +25,9 @@ from core.model import Report, SyncResult
 from core.probe import probe
 from core.report import fix_from_sync
 from plugin.audit import audit_records
+from plugin.resolve_api import ResolveUnsupported
 from plugin.testing.fake_resolve import FakeResolve, place_clip
-from plugin.timeline import ResolveUnsupported, align_timeline, revert_timeline
+from plugin.timeline import align_timeline, revert_timeline
 
 BASE = "real/videoretalking__3.mp4"  # 25 fps, 5 s, close-up, in sync to about a frame (corpus-observations.md)
 FRAME_MS = 40.0
@@ -236,7 +237,7 @@ def test_drop_frame_timeline_with_30_fps_media(corpus, tmp_path):
 
 def test_versions_below_the_minimum_are_refused_clearly():
     resolve = new_project(version="18.1.3")
-    with pytest.raises(ResolveUnsupported, match=r"18\.1\.3 is too old.*18\.5"):
+    with pytest.raises(ResolveUnsupported, match=r"needs DaVinci Resolve 18\.5 or later \(this is 18\.1\.3\)"):
         align_timeline(resolve)
 
 

@@ -36,6 +36,7 @@ from typing import Any, ClassVar
 
 from core.errors import MediaError
 from core.probe import probe
+from plugin.resolve_api import parse_version
 
 Version = tuple[int, int, int]
 
@@ -59,9 +60,15 @@ STILL_SECONDS = 5  # Resolve's default "Standard still duration"
 OFFLINE_VOLUME = os.path.join(os.sep, "lipalign-unmounted-volume")
 
 
-def parse_version(text: str) -> Version:
-    parts = [int(p) for p in text.split(".")[:3]]
-    return tuple([*parts, 0, 0, 0][:3])  # type: ignore[return-value]
+def _read_metadata(store: dict[str, str], key: str) -> Any:
+    """Get(ThirdParty)Metadata: every entry with no key, else the one value ("" when absent)."""
+    return dict(store) if not key else store.get(key, "")
+
+
+def _write_metadata(store: dict[str, str], key: Any, value: str) -> bool:
+    """Set(ThirdParty)Metadata: one key and value, or a dict of them; everything is kept as text."""
+    store.update({str(k): str(v) for k, v in key.items()} if isinstance(key, dict) else {str(key): str(value)})
+    return True
 
 
 def timecode_to_frames(tc: str, rate: Fraction, drop: bool) -> int:
@@ -531,24 +538,16 @@ class FakeMediaPoolItem(_Api, _Markers, _Colored):
         return False
 
     def GetMetadata(self, metadataType: str = "") -> Any:
-        return dict(self._metadata) if not metadataType else self._metadata.get(metadataType, "")
+        return _read_metadata(self._metadata, metadataType)
 
     def SetMetadata(self, metadataType: Any, metadataValue: str = "") -> bool:
-        if isinstance(metadataType, dict):
-            self._metadata.update({str(k): str(v) for k, v in metadataType.items()})
-        else:
-            self._metadata[str(metadataType)] = str(metadataValue)
-        return True
+        return _write_metadata(self._metadata, metadataType, metadataValue)
 
     def GetThirdPartyMetadata(self, metadataType: str = "") -> Any:
-        return dict(self._third_party) if not metadataType else self._third_party.get(metadataType, "")
+        return _read_metadata(self._third_party, metadataType)
 
     def SetThirdPartyMetadata(self, metadataType: Any, metadataValue: str = "") -> bool:
-        if isinstance(metadataType, dict):
-            self._third_party.update({str(k): str(v) for k, v in metadataType.items()})
-        else:
-            self._third_party[str(metadataType)] = str(metadataValue)
-        return True
+        return _write_metadata(self._third_party, metadataType, metadataValue)
 
     def _properties(self) -> dict[str, Any]:
         info = self._info
