@@ -42,7 +42,7 @@ def defective_input(clip: Path, folder: Path, offset_ms: float, drift_ms_per_min
     if drift_ms_per_min:
         # Played slower by the exact ratio: the audio falls behind the pictures as the clip goes on.
         stretched = soxr.resample(np.ascontiguousarray(samples.T), audio.rate,
-                                  audio.rate / (1 + drift_ms_per_min / 60000.0), quality="VHQ").T
+                                  audio.rate * (1 + drift_ms_per_min / 60000.0), quality="VHQ").T
         samples = np.ascontiguousarray(stretched[:, : samples.shape[1]], dtype=np.float32)
     samples = delayed(samples, round(offset_ms * audio.rate / 1000.0))
     return with_audio(clip, folder / f"{clip.stem}.defect.mkv", samples, audio.rate, layout=audio.layout)
@@ -65,7 +65,7 @@ def main_table(offset_ms: float, names: list[str]) -> None:
     clips = sorted((CORPUS / "real").iterdir())
     if names:
         clips = [c for c in clips if c.name in names or c.stem in names]
-    header = (f"{'clip':<44} {'fps':>6} {'applied':>16} {'measured before':>24} {'residual after':>26} "
+    header = (f"{'clip':<44} {'fps':>6} {'applied':>16} {'measured before':>28} {'residual after':>37} "
               f"{'±1 frame':>8} {'s':>5}")
     print(header)
     print("-" * len(header))
@@ -83,21 +83,22 @@ def main_table(offset_ms: float, names: list[str]) -> None:
                 src = defective_input(clip, folder, offset, drift)
                 result = run_fix(src, folder / f"{clip.stem}.fixed.mp4")
                 elapsed = time.monotonic() - started
-                correction = result.get("correction") or {}
+                before = result.get("measured") or {}
                 residual = result.get("residual") or {}
-                measured = (f"{fmt(correction.get('offset_ms'))} ms {fmt(correction.get('drift_ms_per_min'), '+5.1f')}"
-                            if correction else "inconclusive")
+                measured = (f"{fmt(before.get('offset_ms'))} ms {fmt(before.get('drift_ms_per_min'), '+6.1f')}/min"
+                            if before.get("offset_ms") is not None else "inconclusive")
                 res_ms = residual.get("offset_ms")
                 if res_ms is not None:
                     confident += 1
                     within = abs(res_ms) <= 1000.0 / fps
                     inside += within
-                    res_text = f"{res_ms:+7.1f} ms {res_ms * fps / 1000.0:+5.2f} fr"
+                    res_text = (f"{res_ms:+7.1f} ms {res_ms * fps / 1000.0:+5.2f} fr "
+                                f"{fmt(residual.get('drift_ms_per_min'), '+6.1f')}/min")
                     verdict = "yes" if within else "NO"
                 else:
                     res_text, verdict = "inconclusive", "-"
-                print(f"{clip.name:<44} {fps:6.2f} {offset:+6.0f} ms {drift:+4.0f}/min {measured:>24} "
-                      f"{res_text:>26} {verdict:>8} {elapsed:5.0f}", flush=True)
+                print(f"{clip.name:<44} {fps:6.2f} {offset:+6.0f} ms {drift:+4.0f}/min {measured:>28} "
+                      f"{res_text:>37} {verdict:>8} {elapsed:5.0f}", flush=True)
     print(f"\n{inside} of {confident} measurable round trips within ±1 frame")
 
 

@@ -61,12 +61,18 @@ def residual_within(sync: SyncResult, tolerance: Tolerance, fps: float, duration
     return tolerance.accepts(sync.offset_ms, fps) and tolerance.accepts(end, fps)
 
 
+def _sync_fields(sync: SyncResult) -> dict:
+    return {"verdict": sync.verdict, "offset_ms": sync.offset_ms, "offset_frames": sync.offset_frames,
+            "drift_ms_per_min": sync.drift_ms_per_min, "confidence": sync.confidence, "reason": sync.reason}
+
+
 def run(args: argparse.Namespace) -> int:
     check_output(args.output, args.input)
     settings = estimator_settings(args)
     options = AnalysisOptions(estimator=settings)
     bar = ProgressBar(f"fixing {args.input}")
     try:
+        before = None
         if args.from_report:
             offset, drift = _correction_from_report(args.from_report)
             source = "report"
@@ -75,26 +81,27 @@ def run(args: argparse.Namespace) -> int:
             source = "given"
         else:
             measured = analyze_file(args.input, options, lambda f, s: bar(0.4 * f, s)).report.sync
+            before = _sync_fields(measured)
             try:
                 offset, drift = correction_from_sync(measured)
             except MediaError as exc:
                 print(f"lipalign: {args.input}: {exc}", file=sys.stderr)
+                write_json(args.json, {"schema": "lipalign.fix/1", "input": args.input, "output": None,
+                                       "correction": None, "measured": before, "residual": None})
                 return 1
             source = "measured"
         written = write_corrected_media(args.input, args.output, offset, drift, lambda f, s: bar(0.4 + 0.2 * f, s))
         result = {"schema": "lipalign.fix/1", "input": args.input, "output": args.output,
                   "correction": {"source": source, "offset_ms": offset, "drift_ms_per_min": drift,
                                  "slip_samples": written.applied_slip_samples, "sample_rate": written.sample_rate},
-                  "audio_codec": written.audio_codec, "video_copied": written.video_copied, "residual": None}
+                  "measured": before, "audio_codec": written.audio_codec, "video_copied": written.video_copied,
+                  "residual": None}
         status = 0
         if not args.no_verify:
             after = analyze_file(args.output, options, lambda f, s: bar(0.6 + 0.4 * f, s)).report
             fps = after.media.fps_measured or after.media.fps_declared or 25.0
             ok = residual_within(after.sync, settings.tolerance, fps, after.media.duration_s)
-            result["residual"] = {"verdict": after.sync.verdict, "offset_ms": after.sync.offset_ms,
-                                  "offset_frames": after.sync.offset_frames,
-                                  "drift_ms_per_min": after.sync.drift_ms_per_min, "confidence": after.sync.confidence,
-                                  "reason": after.sync.reason, "within_tolerance": ok,
+            result["residual"] = {**_sync_fields(after.sync), "within_tolerance": ok,
                                   "tolerance": settings.tolerance.name}
             status = 0 if ok else 1
     finally:
