@@ -55,3 +55,32 @@ def delayed(samples: np.ndarray, count: int) -> np.ndarray:
 def quantized(samples: np.ndarray) -> np.ndarray:
     """What 16-bit PCM keeps of float samples."""
     return np.round(np.clip(samples, -1.0, 32767 / 32768) * 32768).astype(np.float32) / 32768
+
+
+def rotated_clip(path: Path, degrees: int, seconds: float = 1.0) -> Path:
+    """A small H.264 + AAC clip whose video stream tells players to rotate it by ``degrees`` (as phones do)."""
+    rng = np.random.default_rng(0)
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("libx264", rate=25)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        video.set_display_rotation(degrees)
+        audio = out.add_stream("aac", rate=48000, layout="mono")
+        for i in range(round(25 * seconds)):
+            frame = av.VideoFrame.from_ndarray(rng.integers(0, 255, (48, 64, 3), dtype=np.uint8), format="rgb24")
+            frame.pts, frame.time_base = i, Fraction(1, 25)
+            out.mux(video.encode(frame))
+        out.mux(video.encode(None))
+        noise = (rng.standard_normal((1, round(48000 * seconds))) * 0.1).astype(np.float32)
+        for offset in range(0, noise.shape[1], 1024):
+            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(noise[:, offset:offset + 1024]), format="fltp",
+                                               layout="mono")
+            frame.sample_rate, frame.pts, frame.time_base = 48000, offset, Fraction(1, 48000)
+            out.mux(audio.encode(frame))
+        out.mux(audio.encode(None))
+    return path
+
+
+def display_rotation(path: Path) -> int:
+    """The rotation a player applies to ``path``'s pictures, degrees."""
+    with av.open(str(path)) as c:
+        return int(next(c.decode(c.streams.video[0])).rotation)

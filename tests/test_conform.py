@@ -8,6 +8,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 from media_factory import write_clip
+from remux import display_rotation, rotated_clip
 
 from core.cli import main
 from core.compare import gcc_phat
@@ -94,3 +95,9 @@ def test_bad_input_exit_2(corpus, tmp_path, args, capsys):
     assert main(["conform-fps", str(source), *args]) == 2
     assert capsys.readouterr().err.startswith("lipalign: ")
     assert not list(tmp_path.iterdir())
+
+
+def test_rotation_is_kept(tmp_path):
+    clip = rotated_clip(tmp_path / "phone.mp4", 90)
+    conform_fps(clip, tmp_path / "cfr.mp4", Fraction(30))
+    assert display_rotation(tmp_path / "cfr.mp4") == 90

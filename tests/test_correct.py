@@ -7,7 +7,7 @@ import hashlib
 import av
 import numpy as np
 import pytest
-from remux import delayed, quantized, with_audio
+from remux import delayed, display_rotation, quantized, rotated_clip, with_audio
 
 from core.compare import gcc_phat
 from core.correct import (
@@ -160,3 +160,9 @@ def test_bad_inputs_are_media_errors(tmp_path, corpus):
     with pytest.raises(MediaError):
         write_corrected_media(corpus / "real" / "lipnet__bbaf2n.mpg", tmp_path / "out.avi", 10.0)
     assert not list(tmp_path.glob("*out*"))
+
+
+def test_rotation_is_kept(tmp_path):
+    clip = rotated_clip(tmp_path / "phone.mp4", -90)
+    write_corrected_media(clip, tmp_path / "fixed.mp4", 25.0)
+    assert display_rotation(tmp_path / "fixed.mp4") == display_rotation(clip) == -90
