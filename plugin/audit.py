@@ -24,7 +24,8 @@ class ItemState:
     """One timeline item as the API can rebuild it: where it sits, what it plays, and how it looks.
 
     ``source_in``/``source_out`` are whole source frames at the clip's rate (``out`` exclusive), as
-    ``AppendToTimeline`` takes them; ``media_id`` is the media pool item's unique id.
+    ``AppendToTimeline`` takes them; ``media_id`` is the media pool item's unique id. ``speed`` is the
+    item's ``Speed`` property in percent where LipAlign read or set it (21.1 and later), else None.
     """
 
     item_id: str
@@ -37,6 +38,7 @@ class ItemState:
     media_id: str
     enabled: bool = True
     color: str = ""
+    speed: float | None = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,8 @@ class AuditRecord:
             text += f": audio {'late' if offset > 0 else 'early'} {abs(offset):.1f} ms"
         if drift:
             text += f", drift {drift:+.1f} ms/min"
+        if m.get("speed_ratio", 1.0) != 1.0:
+            text += f", audio speed x{m['speed_ratio']:.6f}"
         if m.get("slip_frames"):
             text += f", moved {m['slip_frames']:+d} frame(s) earlier"
         return text + f". Revert with LipAlign (v{self.lipalign_version})."

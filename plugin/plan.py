@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Literal
 
+from core.correct import speed_ratio
 from core.model import SyncResult
 from core.tolerance import Tolerance
 from plugin.timemap import FrameRate, ItemTiming, round_half_away
@@ -80,7 +81,8 @@ class Decision:
 
     ``offset_in_ms``/``offset_out_ms`` are the measured offsets where the clip's used range starts and
     ends (positive = audio late). ``slip_frames`` is how many timeline frames the audio moves earlier;
-    ``residual_ms`` is the offset left at the in and out points after a slip of that many frames.
+    ``residual_ms`` is the offset left at the in and out points after a slip of that many frames (and, for
+    ``speed``, once the audio plays ``speed_ratio`` times as fast).
     """
 
     action: Action
@@ -90,6 +92,7 @@ class Decision:
     drift_ms_per_min: float = 0.0
     slip_frames: int = 0
     residual_ms: tuple[float, float] | None = None
+    speed_ratio: float = 1.0
 
 
 def offset_at_ms(sync: SyncResult, media_s: Fraction | float) -> float:
@@ -113,9 +116,11 @@ def decide(clip: ClipRef, sync: SyncResult, *, strategy: Strategy, tolerance: To
     """Choose the fix for one clip from its measurement.
 
     ``auto`` does nothing when the clip is in sync or the measurement inconclusive, slips by whole
-    frames when that leaves the offset within ``tolerance`` over the whole used range, and otherwise
-    conforms (renders corrected audio) or sets the speed where Resolve offers it. A forced strategy
-    is applied whenever the clip is measurably out of sync.
+    frames when that leaves the offset within ``tolerance`` over the whole used range, sets the speed
+    (plus a whole-frame slip) for drift where Resolve offers a speed property, and otherwise conforms
+    (renders corrected audio). ``speed`` falls back to conform when Resolve has no speed property, when
+    there is no drift, or when a sub-frame rest outside ``tolerance`` would remain. A forced strategy is
+    applied whenever the clip is measurably out of sync.
     """
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
@@ -144,13 +149,38 @@ def decide(clip: ClipRef, sync: SyncResult, *, strategy: Strategy, tolerance: To
             reason += (f"; {max(abs(r) for r in residual):.1f} ms remains outside the {tolerance.name} tolerance "
                        "after a whole-frame slip (sub-frame offset or drift): use conform")
         return Decision("slip", reason, **base, **slip)
-    wants_speed = strategy == "speed" or (strategy == "auto" and speed_available)
-    if wants_speed and speed_available:
-        return Decision("speed", "drift or sub-frame offset: speed change plus whole-frame slip", **base, **slip)
-    reason = "sub-frame offset or drift: corrected audio rendered"
-    if wants_speed:
-        reason += " (this Resolve offers no speed property, so the audio was rendered instead)"
-    return Decision("conform", reason, **base, **slip)
+    wants_speed = strategy == "speed" or (strategy == "auto" and speed_available and drift != 0.0)
+    if not wants_speed:
+        return Decision("conform", "sub-frame offset or drift: corrected audio rendered", **base, **slip)
+    if not speed_available:
+        return Decision("conform", "sub-frame offset or drift: corrected audio rendered (this Resolve offers no "
+                                   "speed property, so the audio was rendered instead)", **base, **slip)
+    if drift == 0.0:
+        return Decision("conform", "no drift for a speed change to remove, and the sub-frame offset needs a render: "
+                                   "corrected audio rendered", **base, **slip)
+    return _speed_or_conform(drift, off_in, frame_ms, fps, tolerance, base, slip)
+
+
+def _speed_or_conform(drift: float, off_in: float, frame_ms: float, fps: float, tolerance: Tolerance,
+                      base: dict[str, float], slip: dict[str, object]) -> Decision:
+    """Speed the audio up by the drift's ratio, slip it by whole frames, or render when a sub-frame rest remains.
+
+    Resolve's speed is anchored at the audio item's first frame, so the speed change leaves the offset of
+    the in point, shrunk by the ratio, constant over the whole clip; a whole-frame slip takes what it can
+    of that. Slipped in the source (see :func:`plan_slip`) the rest is exactly ``(off_in - frames * frame) /
+    ratio``; moved on the timeline it is ``off_in / ratio - frames * frame``, which differs by
+    ``frames * frame * (1 - 1 / ratio)`` (about 1 ms for 4 frames at 1 % speed).
+    """
+    ratio = speed_ratio(drift)
+    frames = round_half_away(off_in / frame_ms)
+    rest = (off_in - frames * frame_ms) / ratio
+    if not tolerance.accepts(rest, fps):
+        return Decision("conform", f"a speed change of x{ratio:.6f} and a {frames:+d}-frame slip would leave "
+                                   f"{rest:.1f} ms, outside the {tolerance.name} tolerance: corrected audio rendered",
+                        **base, **slip)
+    return Decision("speed", f"drift {drift:+.1f} ms/min: audio speed x{ratio:.6f}"
+                             + (f" and a {frames:+d}-frame slip" if frames else ""),
+                    **base, slip_frames=frames, residual_ms=(rest, rest), speed_ratio=ratio)
 
 
 @dataclass(frozen=True)

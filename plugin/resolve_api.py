@@ -32,7 +32,7 @@ METHODS = {
                  "GetCurrentVideoItem", "GetMediaPoolItem"),
     "TimelineItem": ("GetName", "GetUniqueId", "GetStart", "GetEnd", "GetLeftOffset", "GetMediaPoolItem",
                      "GetLinkedItems", "SetClipEnabled", "GetClipEnabled", "SetClipColor", "GetClipColor",
-                     "ClearClipColor"),
+                     "ClearClipColor", "GetProperty", "SetProperty"),
 }
 
 ALL_METHODS = frozenset(name for names in METHODS.values() for name in names)
@@ -85,7 +85,9 @@ class Capabilities:
 
     @property
     def speed_property(self) -> bool:
-        """``TimelineItem.SetProperty("Speed", ...)`` exists (21.1 and later)."""
+        """``TimelineItem.Get/SetProperty("Speed")`` exists: the scripting API changelog of 21.1 lists "Speed"
+        among the TimelineItem properties (users-and-competitors.md §3.4; resolve-api.md still says no speed
+        key through 21.0.2). Its units are not documented."""
         return self.version >= SPEED_VERSION
 
     @property

@@ -36,6 +36,8 @@ from plugin.timemap import parse_frame_rate, parse_rate, round_half_away
 SUMMARY_SCHEMA = "lipalign.timeline/1"
 BIN_NAME = "LipAlign"
 AUDIO_ONLY = 2  # AppendToTimeline mediaType
+SPEED_KEY = "Speed"  # TimelineItem property, 21.1 and later
+SPEED_PRECISION = 0.01  # percent: a read-back this close is taken (0.01 % of a minute is 6 ms)
 
 
 # AppendToTimeline's endFrame became exclusive between 18.6 and 19.0 (resolve-api.md, "Placement").
@@ -106,8 +108,8 @@ def _int_prop(props: dict[str, Any], key: str) -> int | None:
 
 
 def _item_state(item: Any, track_type: str, track_index: int, clip_rate: Fraction,
-                timeline_rate: Fraction) -> ItemState:
-    """An item as AppendToTimeline could rebuild it.
+                timeline_rate: Fraction, *, speed: bool = False) -> ItemState:
+    """An item as AppendToTimeline could rebuild it (with its speed property when ``speed``).
 
     The source in point comes from ``GetLeftOffset`` (timeline frames, exact at 100 % speed) scaled to
     source frames: ``GetSourceStartFrame`` can be off by one and counts audio in another rate.
@@ -120,7 +122,8 @@ def _item_state(item: Any, track_type: str, track_index: int, clip_rate: Fractio
     return ItemState(item_id=str(item.GetUniqueId()), track_type=track_type, track_index=track_index,
                      record_start=start, record_end=end, source_in=source_in,
                      source_out=source_out, media_id=_media_id(mpi) if mpi is not None else "",
-                     enabled=bool(enabled), color=item.GetClipColor() or "")
+                     enabled=bool(enabled), color=item.GetClipColor() or "",
+                     speed=_speed_of(item) if speed else None)
 
 
 def _source_frames(timeline_frames: int, clip_rate: Fraction, timeline_rate: Fraction) -> int:
@@ -277,16 +280,19 @@ def _resolve_tolerance(tolerance: Tolerance | str | None) -> Tolerance:
     return tolerance if isinstance(tolerance, Tolerance) else parse_tolerance(tolerance)
 
 
-def _speed_available(session: _Session) -> bool:
-    """Setting a clip speed is not implemented yet (no Resolve documents the key), so speed requests are rendered."""
-    return False
+def _speed_available(session: _Session, clip: ClipRef, reading: _Reading) -> bool:
+    """Whether the audio of ``clip`` has a speed property: by version, then by reading it from every item."""
+    return session.caps.speed_property and all(
+        has_method(reading.items[a.item_id], "GetProperty") and _speed_of(reading.items[a.item_id]) is not None
+        for a in clip.audio)
 
 
 def _measurement(report: Report, decision: Decision) -> dict[str, Any]:
     sync = report.to_dict()["sync"]
     sync.pop("windows", None)
     return {**sync, "offset_in_ms": decision.offset_in_ms, "offset_out_ms": decision.offset_out_ms,
-            "slip_frames": decision.slip_frames, "residual_ms": list(decision.residual_ms or []) or None}
+            "slip_frames": decision.slip_frames, "residual_ms": list(decision.residual_ms or []) or None,
+            "speed_ratio": decision.speed_ratio}
 
 
 def align_timeline(resolve: Any, *, scope: str = "timeline", strategy: str = "auto", apply: bool = True,
@@ -406,7 +412,8 @@ def _align_clip(session: _Session, clip: ClipRef, reading: _Reading, measure: Ca
     except MediaError as exc:
         entry["reason"] = f"not measured: {exc}"
         return entry
-    decision = decide(clip, report.sync, strategy=strategy, tolerance=tol, speed_available=_speed_available(session))
+    decision = decide(clip, report.sync, strategy=strategy, tolerance=tol,
+                      speed_available=_speed_available(session, clip, reading))
     entry.update(measurement=_measurement(report, decision), planned=decision.action, reason=decision.reason)
     if decision.action == "none" or not apply:
         return entry
@@ -417,6 +424,8 @@ def _align_clip(session: _Session, clip: ClipRef, reading: _Reading, measure: Ca
     try:
         if decision.action == "slip":
             new_ids = _apply_slip(session, clip, reading, decision, report, strategy)
+        elif decision.action == "speed":
+            new_ids = _apply_speed(session, clip, reading, decision, report, strategy)
         else:
             new_ids = _apply_conform(session, clip, reading, decision, report, strategy)
     except _NotApplied as exc:
@@ -495,15 +504,25 @@ def _mark(session: _Session, record_start: int, record_end: int, record: AuditRe
 def _apply_slip(session: _Session, clip: ClipRef, reading: _Reading, decision: Decision, report: Report,
                 strategy: str) -> list[str]:
     """Move each audio item of ``clip`` ``decision.slip_frames`` frames earlier by delete and re-append, then relink."""
-    timeline, rate = session.timeline, clip.timeline_rate
+    before, moved = _move_audio(session, clip, reading, decision.slip_frames)
+    return _finish_audio_edit(session, clip, reading, decision, report, strategy, before, moved)
+
+
+def _move_audio(session: _Session, clip: ClipRef, reading: _Reading, frames: int) -> tuple[list[ItemState], list[Any]]:
+    """Delete and re-append every audio item of ``clip`` ``frames`` timeline frames earlier.
+
+    Returns the items' states before and the new items. When Resolve drops a placement, every item of the
+    clip goes back where it was (the clip is never left half-slipped) and :class:`_NotApplied` is raised.
+    """
+    rate = clip.timeline_rate
     video = reading.items[clip.video_item_id]
     edits = []
     for audio in clip.audio:
         try:
-            edits.append((audio, plan_slip(clip, audio, decision.slip_frames, session.info.start_frame)))
+            edits.append((audio, plan_slip(clip, audio, frames, session.info.start_frame)))
         except ValueError as exc:
             raise _NotApplied(f"cannot slip: {exc}") from None
-    before, after, new_items = [], [], []
+    before, new_items = [], []
     for audio, edit in edits:
         item = reading.items[audio.item_id]
         mpi = item.GetMediaPoolItem()
@@ -514,25 +533,70 @@ def _apply_slip(session: _Session, clip: ClipRef, reading: _Reading, decision: D
             restored = _append_audio(session, mpi, audio.track_index, state.record_start, state.source_in,
                                      state.source_out)
             _restore_look(restored, state)
-            # Items already moved for this clip go back too, so the clip is never left half-slipped.
             for done, old in zip(new_items, before, strict=True):
                 done_mpi = done.GetMediaPoolItem()
                 _delete(session, [done], old.track_index)
                 _restore_look(_append_audio(session, done_mpi, old.track_index, old.record_start,
                                             old.source_in, old.source_out), old)
             _relink(session, video, clip)
-            raise _NotApplied(f"no room on A{audio.track_index} to move the audio {decision.slip_frames:+d} frame(s) "
+            raise _NotApplied(f"no room on A{audio.track_index} to move the audio {frames:+d} frame(s) "
                               "(another item is in the way; Resolve dropped the placement): left as it was")
-        placed.SetClipColor(CLIP_COLOR)
         before.append(state)
         new_items.append(placed)
-        after.append(_item_state(placed, "audio", audio.track_index, clip.clip_rate, rate))
-    timeline.SetClipsLinked([video, *new_items], True)
-    record = AuditRecord(action="slip", strategy=strategy, clip=clip.name, video_item_id=clip.video_item_id,
+    return before, new_items
+
+
+def _finish_audio_edit(session: _Session, clip: ClipRef, reading: _Reading, decision: Decision, report: Report,
+                       strategy: str, before: list[ItemState], items: list[Any]) -> list[str]:
+    """Colour and relink the changed audio items of ``clip`` and leave the audit marker; their new ids."""
+    for item in items:
+        item.SetClipColor(CLIP_COLOR)
+    after = [_item_state(item, "audio", audio.track_index, clip.clip_rate, clip.timeline_rate,
+                         speed=decision.action == "speed")
+             for item, audio in zip(items, clip.audio, strict=True)]
+    session.timeline.SetClipsLinked([reading.items[clip.video_item_id], *items], True)
+    record = AuditRecord(action=decision.action, strategy=strategy, clip=clip.name, video_item_id=clip.video_item_id,
                          media_path=clip.media_path, measurement=_measurement(report, decision), before=before,
                          after=after, resolve_version=session.caps.version_text)
     _mark(session, clip.record_start, clip.record_end, record)
     return [s.item_id for s in after]
+
+
+def _apply_speed(session: _Session, clip: ClipRef, reading: _Reading, decision: Decision, report: Report,
+                 strategy: str) -> list[str]:
+    """Play the audio of ``clip`` ``decision.speed_ratio`` times as fast, after a whole-frame slip if one is due.
+
+    The speed goes on the audio items only; the picture keeps its timing. Resolve reads the speed back, and
+    a value it did not take undoes the change (slip included) before reporting the refusal.
+    """
+    items = [reading.items[a.item_id] for a in clip.audio]
+    before = [_item_state(item, "audio", a.track_index, clip.clip_rate, clip.timeline_rate, speed=True)
+              for item, a in zip(items, clip.audio, strict=True)]
+    if decision.slip_frames:
+        _, items = _move_audio(session, clip, reading, decision.slip_frames)
+    # The 21.1 changelog names the "Speed" property but not its units; percent (100 = normal), as the Edit
+    # page's Change Clip Speed shows it, is a guess shared with the fake.
+    percent = decision.speed_ratio * 100.0
+    for item in items:
+        if not item.SetProperty(SPEED_KEY, percent) or abs((_speed_of(item) or 0.0) - percent) > SPEED_PRECISION:
+            after = [_item_state(i, "audio", a.track_index, clip.clip_rate, clip.timeline_rate, speed=True)
+                     for i, a in zip(items, clip.audio, strict=True)]
+            _revert_record(session, AuditRecord(action="speed", strategy=strategy, clip=clip.name,
+                                                video_item_id=clip.video_item_id, media_path=clip.media_path,
+                                                measurement={}, before=before, after=after))
+            raise _NotApplied(session.caps.refused(f"set the audio speed to {percent:.4f} %") + "; left as it was")
+    return _finish_audio_edit(session, clip, reading, decision, report, strategy, before, items)
+
+
+def _speed_of(item: Any) -> float | None:
+    """The item's speed in percent, or None where Resolve has no speed property (before 21.1)."""
+    value = item.GetProperty(SPEED_KEY)
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _restore_look(item: Any, state: ItemState) -> None:
@@ -544,6 +608,8 @@ def _restore_look(item: Any, state: ItemState) -> None:
         item.ClearClipColor()
     if not state.enabled:
         item.SetClipEnabled(False)
+    if state.speed is not None and _speed_of(item) != state.speed:
+        item.SetProperty(SPEED_KEY, state.speed)
 
 
 def _relink(session: _Session, video: Any, clip: ClipRef) -> None:
@@ -722,6 +788,13 @@ def _revert_record(session: _Session, record: AuditRecord) -> list[str]:
             item = _find_item(timeline, "audio", state.track_index, item_id=state.item_id)
             if item is not None:
                 item.SetClipEnabled(state.enabled)
+        return [s.item_id for s in record.before]
+    if [s.item_id for s in record.before] == [s.item_id for s in record.after]:
+        # Changed in place (a speed change with no slip): the same items get their speed and look back.
+        for state, (_, item) in zip(record.before, added, strict=True):
+            _restore_look(item, state)
+            if state.speed is not None and _speed_of(item) != state.speed:
+                raise _NotApplied(f"Resolve kept the new speed of the audio on A{state.track_index}")
         return [s.item_id for s in record.before]
     restored = []
     pools = {}

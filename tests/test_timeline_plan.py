@@ -50,7 +50,24 @@ def test_auto_conforms_sub_frame_residuals_under_a_strict_tolerance_and_drift():
     drifting = sync(100.0, 120.0, "drift")
     assert decide(clip_at(), drifting, strategy="auto", tolerance=BROADCAST, speed_available=False).action == "slip"
     assert decide(clip_at(), drifting, strategy="auto", tolerance=strict, speed_available=False).action == "conform"
-    assert decide(clip_at(), drifting, strategy="auto", tolerance=strict, speed_available=True).action == "speed"
+    # Speed removes the drift but not the 100 ms (2.5 frames) at the in point: a whole-frame slip leaves 20 ms.
+    d = decide(clip_at(), drifting, strategy="auto", tolerance=strict, speed_available=True)
+    assert d.action == "conform" and "would leave -20.0 ms" in d.reason
+
+
+def test_auto_sets_the_speed_for_drift_where_resolve_has_the_property():
+    strict = parse_tolerance("custom:10:10")
+    drifting = sync(118.0, 600.0, "drift")  # 118 ms late at the start, 218 ms at the end of 10 s
+    d = decide(clip_at(), drifting, strategy="auto", tolerance=strict, speed_available=True)
+    assert (d.action, d.slip_frames) == ("speed", 3) and d.speed_ratio == pytest.approx(1.01)
+    # What the speed change leaves (the in point's offset, shrunk by the ratio) minus the slip.
+    assert d.residual_ms == pytest.approx(((118.0 - 120.0) / 1.01,) * 2)
+    assert "x1.010000" in d.reason and "+3-frame slip" in d.reason
+    assert decide(clip_at(), drifting, strategy="auto", tolerance=strict, speed_available=False).action == "conform"
+    # Without drift a speed change has nothing to do: a sub-frame offset is rendered, also when speed is asked for.
+    assert decide(clip_at(), sync(60.0), strategy="auto", tolerance=strict, speed_available=True).action == "conform"
+    d = decide(clip_at(), sync(60.0), strategy="speed", tolerance=strict, speed_available=True)
+    assert d.action == "conform" and "no drift" in d.reason
 
 
 def test_speed_falls_back_to_conform_without_the_property():

@@ -33,6 +33,7 @@ BASE = "real/videoretalking__3.mp4"  # 25 fps, 5 s, close-up, in sync to about a
 FRAME_MS = 40.0
 _REPORTS: dict[str, Report] = {}
 ORIGINALS: dict[str, Path] = {}
+DRIFTING: set[str] = set()
 
 
 def measure(path: str) -> Report:
@@ -41,7 +42,11 @@ def measure(path: str) -> Report:
     if path not in _REPORTS:
         if path in ORIGINALS:
             found = compare_files(ORIGINALS[path], path)
-            sync = SyncResult("offset", found.audio_offset_ms, found.audio_offset_ms / FRAME_MS, 0.0, 1.0)
+            if path in DRIFTING:
+                sync = SyncResult("drift", found.offset_at_start_ms, found.offset_at_start_ms / FRAME_MS,
+                                  found.drift_ms_per_min, 1.0)
+            else:
+                sync = SyncResult("offset", found.audio_offset_ms, found.audio_offset_ms / FRAME_MS, 0.0, 1.0)
             _REPORTS[path] = Report(path, probe(path), sync, [], fix_from_sync(sync, 25.0))
         else:
             _REPORTS[path] = analyze_file(path).report
@@ -58,6 +63,20 @@ def media(corpus, tmp_path_factory) -> dict[str, Path]:
         made[name] = folder / f"{name}.mp4"
         write_corrected_media(src, made[name], offset_ms=-late_ms)
         ORIGINALS[str(made[name])] = src
+    return made
+
+
+@pytest.fixture(scope="module")
+def drifting(corpus, tmp_path_factory) -> dict[str, Path]:
+    """Copies of the clip whose audio drifts 600 ms/min later (speed x1.01 fixes it), starting 118 ms late
+    (a 3-frame slip leaves 2 ms), 100 ms late (2.5 frames: 20 ms left) and 12 ms late (no slip needed)."""
+    folder = tmp_path_factory.mktemp("drifting")
+    made = {}
+    for name, late_ms in (("late118", 118.0), ("late100", 100.0), ("late12", 12.0)):
+        made[name] = folder / f"drift_{name}.mp4"
+        write_corrected_media(corpus / BASE, made[name], offset_ms=-late_ms, drift_ms_per_min=-600.0)
+        ORIGINALS[str(made[name])] = corpus / BASE
+        DRIFTING.add(str(made[name]))
     return made
 
 
@@ -248,3 +267,68 @@ def test_dry_run_changes_nothing(media):
     summary = align_timeline(resolve, apply=False, analyze=measure)
     assert summary["clips"][0]["planned"] in ("slip", "none") and summary["clips"][0]["action"] == "none"
     assert resolve.snapshot() == before and not summary["timeline"]["duplicate"]
+
+
+def test_speed_on_21_1_corrects_drift_with_a_whole_frame_slip_and_reverts(drifting):
+    resolve = new_project(version="21.1")
+    for offset, name in ((50, "late118"), (250, "late100"), (450, "late12")):
+        place_clip(resolve, str(drifting[name]), offset)
+    tl = timeline_of(resolve)
+    before = content(tl)
+    before_audio = {a.GetName(): a.GetStart() for a in audio_items(tl)}
+
+    summary = align_timeline(resolve, strategy="auto", tolerance="custom:15:15", analyze=measure)
+
+    dup = timeline_of(resolve)
+    clips = {c["clip"]: c for c in summary["clips"]}
+    assert summary["resolve"]["speed_property"] is True
+    assert content(original_of(resolve)) == before
+    audio = {a.GetName(): a for a in audio_items(dup)}
+    for name, slip in (("drift_late118.mp4", 3), ("drift_late12.mp4", 0)):
+        clip = clips[name]
+        assert clip["action"] == "speed", clip
+        ratio = clip["measurement"]["speed_ratio"]
+        # The measured drift (about 600 ms/min) sets the speed; the whole frames go by a slip (moved on the timeline:
+        # the media has no handles).
+        assert abs(ratio - 1.01) < 0.001 and clip["measurement"]["slip_frames"] == slip
+        assert audio[name].GetProperty("Speed") == pytest.approx(ratio * 100.0)
+        assert before_audio[name] - audio[name].GetStart() == slip
+        assert max(abs(r) for r in clip["measurement"]["residual_ms"]) <= 15.0
+        assert audio[name].GetClipColor() == "Orange" and len(audio[name].GetLinkedItems()) == 1
+    # 100 ms at the in point is 2.5 frames: after the speed change and a slip 20 ms would remain, so it is rendered.
+    late100 = clips["drift_late100.mp4"]
+    assert late100["action"] == "conform" and "would leave" in late100["reason"], late100
+    assert audio["drift_late100.mp4"].GetProperty("Speed") == 100.0 and not audio["drift_late100.mp4"].GetClipEnabled()
+    records = {r.clip: r for _, r in audit_records(dup.GetMarkers())}
+    assert records["drift_late118.mp4"].action == records["drift_late12.mp4"].action == "speed"
+    for name in ("drift_late118.mp4", "drift_late12.mp4"):
+        record = records[name]
+        assert record.before[0].speed == 100.0
+        assert record.after[0].speed == pytest.approx(clips[name]["measurement"]["speed_ratio"] * 100.0)
+        assert "audio speed x1.01" in dup.GetMarkers()[next(f for f, r in audit_records(dup.GetMarkers())
+                                                             if r.clip == name)]["note"]
+    # The in-place change (no slip) kept its item; the slipped one was re-appended.
+    assert records["drift_late12.mp4"].after[0].item_id == records["drift_late12.mp4"].before[0].item_id
+    assert records["drift_late118.mp4"].after[0].item_id != records["drift_late118.mp4"].before[0].item_id
+
+    result = revert_timeline(resolve)
+    assert sorted(r["action"] for r in result["reverted"]) == ["conform", "speed", "speed"] and not result["failed"]
+    assert content(dup) == before and content(original_of(resolve)) == before
+
+
+def test_speed_before_21_1_is_rendered_with_the_reason_in_the_summary(drifting):
+    resolve = new_project(version="19.0.2")
+    place_clip(resolve, str(drifting["late118"]), 0)
+    tl = timeline_of(resolve)
+    before = content(tl)
+
+    summary = align_timeline(resolve, strategy="speed", tolerance="custom:15:15", analyze=measure)
+
+    (clip,) = summary["clips"]
+    assert summary["resolve"]["speed_property"] is False
+    assert clip["action"] == "conform" and "no speed property" in clip["reason"], clip
+    dup = timeline_of(resolve)
+    (record,) = [r for _, r in audit_records(dup.GetMarkers())]
+    assert record.action == "conform" and record.before[0].speed is None
+    revert_timeline(resolve)
+    assert content(dup) == before
