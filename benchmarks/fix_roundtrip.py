@@ -85,8 +85,12 @@ def main_table(offset_ms: float, names: list[str]) -> None:
                 elapsed = time.monotonic() - started
                 before = result.get("measured") or {}
                 residual = result.get("residual") or {}
-                measured = (f"{fmt(before.get('offset_ms'))} ms {fmt(before.get('drift_ms_per_min'), '+6.1f')}/min"
-                            if before.get("offset_ms") is not None else "inconclusive")
+                if result["exit_code"] == 2:
+                    measured = "error (exit 2)"
+                elif before.get("offset_ms") is None:
+                    measured = "inconclusive"
+                else:
+                    measured = f"{fmt(before.get('offset_ms'))} ms {fmt(before.get('drift_ms_per_min'), '+6.1f')}/min"
                 res_ms = residual.get("offset_ms")
                 if res_ms is not None:
                     confident += 1

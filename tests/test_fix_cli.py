@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 from remux import delayed, quantized, with_audio
 
-from core.analyze import analyze_file
 from core.cli import main
 from core.compare import gcc_phat
 from core.decode import decode_audio, decode_audio_channels
@@ -63,20 +62,35 @@ def test_correction_from_a_report(late_clip, tmp_path):
     assert abs(lag) < 0.05
 
 
-def test_measured_round_trip_is_within_a_frame(late_clip, tmp_path):
-    source, late, reference = late_clip
-    own = analyze_file(source).report.sync  # the clip's own offset, before the injected 120 ms
-    assert own.offset_ms is not None, f"estimator inconclusive on the original: {own.reason}"
-    out, report = tmp_path / "fixed.mp4", tmp_path / "fix.json"
-    code = main(["fix", str(late), "-o", str(out), "--json", str(report)])
-    result = json.loads(report.read_text())
-    assert result["correction"]["source"] == "measured"
-    assert result["correction"]["offset_ms"] == pytest.approx(own.offset_ms + 120.0, abs=40.0)
-    assert result["residual"]["within_tolerance"] and code == 0
-    assert abs(result["residual"]["offset_ms"]) <= 40.0
-    # The sound moved by what was measured: the injected 120 ms plus the clip's own offset, within a frame.
-    lag, _ = gcc_phat(reference, decode_audio(out, None).samples, 20000)
-    assert lag / 44.1 == pytest.approx(-own.offset_ms, abs=40.0)
+# Short clips on which the estimator has been confident; the test needs at least one to stay so.
+MEASURED_CLIPS = ("videoretalking__5.mp4", "latentsync__demo1_video.mp4", "aniportrait__pose_ref_video.mp4")
+
+
+def test_measured_round_trip_is_within_a_frame(corpus, tmp_path):
+    verified = []
+    for name in MEASURED_CLIPS:
+        source = corpus / "real" / name
+        original = decode_audio_channels(source)
+        late = with_audio(source, tmp_path / f"{source.stem}.late.mkv",
+                          delayed(original.samples, round(0.120 * original.rate)), original.rate)
+        out, report = tmp_path / f"{source.stem}.fixed.mp4", tmp_path / f"{source.stem}.json"
+        code = main(["fix", str(late), "-o", str(out), "--json", str(report)])
+        result = json.loads(report.read_text())
+        if result["correction"] is None:  # the estimator abstained: nothing is written, and that is an error
+            assert code == 1 and not out.exists() and result["measured"]["verdict"] == "inconclusive"
+            continue
+        assert result["correction"]["source"] == "measured"
+        # The copy moved the sound by exactly what was measured, to the sample.
+        lag, _ = gcc_phat(decode_audio(late, None).samples, decode_audio(out, None).samples, original.rate)
+        assert lag == pytest.approx(result["correction"]["slip_samples"], abs=0.5)
+        residual = result["residual"]
+        if residual["offset_ms"] is None:  # could not re-measure: reported, and not a success
+            assert code == 1
+            continue
+        assert residual["within_tolerance"] and code == 0, residual
+        assert abs(residual["offset_ms"]) <= 1000.0 / 25.0
+        verified.append(name)
+    assert verified, "the estimator was confident on none of the round trips"
 
 
 def test_residual_outside_tolerance_exits_1(late_clip, tmp_path):
