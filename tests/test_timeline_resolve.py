@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import av
 import cv2
 import numpy as np
 import pytest
@@ -332,3 +333,75 @@ def test_speed_before_21_1_is_rendered_with_the_reason_in_the_summary(drifting):
     assert record.action == "conform" and record.before[0].speed is None
     revert_timeline(resolve)
     assert content(dup) == before
+
+
+LIPS = "real/dfrf__cnn2_25fps.mp4"  # 25 fps news anchor, 71 s; its first 15 s measure with full confidence
+
+
+def first_seconds(source: Path, dest: Path, seconds: float) -> Path:
+    """The start of ``source`` up to the first video keyframe at or after ``seconds``, packets copied (nothing
+    re-encoded), so the picture stays exactly the corpus clip's."""
+    with av.open(str(source)) as src, av.open(str(dest), "w") as out:
+        video_in, audio_in = src.streams.video[0], src.streams.audio[0]
+        streams = {video_in.index: out.add_stream_from_template(video_in),
+                   audio_in.index: out.add_stream_from_template(audio_in)}
+        cut = None
+        for packet in src.demux(video_in, audio_in):
+            if packet.size == 0 or packet.pts is None:
+                continue
+            at = float(packet.pts * packet.time_base)
+            if packet.stream.type == "video" and packet.is_keyframe and at >= seconds and cut is None:
+                cut = at
+            if cut is not None and at >= cut:
+                continue
+            packet.stream = streams[packet.stream.index]
+            out.mux(packet)
+    return dest
+
+
+@pytest.fixture(scope="module")
+def lip_media(corpus, tmp_path_factory) -> dict[str, Path]:
+    """15 s of an interview, and copies whose audio is 200 ms late and 120 ms early (video packets copied)."""
+    folder = tmp_path_factory.mktemp("lips")
+    made = {"base": first_seconds(corpus / LIPS, folder / "anchor.mp4", 15.0)}
+    for name, late_ms in (("late200", 200.0), ("early120", -120.0)):
+        made[name] = folder / f"{name}.mp4"
+        write_corrected_media(made["base"], made[name], offset_ms=-late_ms)
+    return made
+
+
+def test_lip_analysis_end_to_end(lip_media):
+    """align_timeline with the real lip estimator (no substitute measurement) slips both clips into sync."""
+    # The corpus clip need not be at 0 ms: what the estimator reads for the unshifted clip is the reference.
+    reference = analyze_file(lip_media["base"]).report.sync
+    assert reference.verdict in ("in_sync", "offset") and reference.offset_ms is not None, reference
+    resolve = new_project()
+    video, _ = place_clip(resolve, str(lip_media["late200"]), 50)
+    tl = timeline_of(resolve)
+    place_clip(resolve, str(lip_media["early120"]), video.GetEnd() - tl.GetStartFrame() + 50)
+    before = content(tl)
+    before_start = {a.GetName(): a.GetStart() for a in audio_items(tl)}
+
+    summary = align_timeline(resolve, strategy="auto")
+
+    dup = timeline_of(resolve)
+    assert content(original_of(resolve)) == before
+    clips = {c["clip"]: c for c in summary["clips"]}
+    after_start = {a.GetName(): a.GetStart() for a in audio_items(dup)}
+    for name, late_ms in (("late200.mp4", 200.0), ("early120.mp4", -120.0)):
+        clip = clips[name]
+        assert clip["action"] == "slip" and clip["measurement"]["verdict"] == "offset", clip
+        # The whole media is used (no handles), so the audio item moves on the timeline by the slip.
+        moved = before_start[name] - after_start[name]
+        assert moved == clip["measurement"]["slip_frames"]
+        assert abs(moved - (late_ms + reference.offset_ms) / FRAME_MS) <= 1.0, (clip["measurement"], reference)
+    records = {r.clip: r for _, r in audit_records(dup.GetMarkers())}
+    assert set(records) == set(clips) and all(r.action == "slip" for r in records.values())
+    for name, record in records.items():
+        assert record.video_item_id == clips[name]["video_item_id"]
+        assert record.after[0].item_id == clips[name]["new_item_ids"][0]
+        assert record.before[0].record_start == before_start[name]
+
+    result = revert_timeline(resolve)
+    assert len(result["reverted"]) == 2 and not result["failed"]
+    assert content(dup) == before and content(original_of(resolve)) == before
