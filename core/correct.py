@@ -32,8 +32,9 @@ from core.progress import ProgressFn, no_progress
 
 # Beyond ±10 % speed the "drift" is a wrong frame rate or a different take, not clock drift.
 MAX_DRIFT_MS_PER_MIN = 6000.0
-# Containers a corrected copy can be written to, and the lossy audio codec each takes.
-LOSSY_AUDIO_CODEC = {".mp4": "aac", ".m4v": "aac", ".mov": "aac", ".mkv": "aac", ".mpg": "mp2", ".mpeg": "mp2"}
+# Containers a corrected copy can be written to, and the lossy audio codec each takes. Not MPEG-PS: its
+# muxer delays video with B-frames past the audio, so the streams would not both start at 0.
+LOSSY_AUDIO_CODEC = {".mp4": "aac", ".m4v": "aac", ".mov": "aac", ".mkv": "aac"}
 # Containers that keep PCM audio as PCM when the source was PCM.
 PCM_CONTAINERS = (".mov", ".mkv", ".wav")
 # Container tags the muxer writes itself; copying the source's would misdescribe the new file.
@@ -189,8 +190,6 @@ def _add_audio_stream(out: av.container.OutputContainer, codec: str, audio: Audi
     stream = out.add_stream(codec, rate=audio.rate, layout=audio.layout)
     if codec == "aac":
         stream.codec_context.bit_rate = min(96000 * audio.channels, 320000)
-    elif codec == "mp2":
-        stream.codec_context.bit_rate = 224000 if audio.channels > 1 else 128000
     stream.metadata.update(metadata)
     return stream
 

@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                             description=__doc__)
     parser.add_argument("input", metavar="INPUT")
     parser.add_argument("-o", "--output", required=True, metavar="OUTPUT",
-                        help="corrected copy (.mp4, .mov, .m4v, .mkv, .mpg; .wav for the audio alone)")
+                        help="corrected copy (.mp4, .mov, .m4v, .mkv; .wav for the audio alone)")
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--offset-ms", type=float,
                         help="correct this offset instead of measuring it (ms, > 0 = audio late)")
