@@ -369,12 +369,14 @@ def judge(moments: LagMoments, chance: np.ndarray, fps: float, settings: Estimat
         flat = find_peak(combined_curve(moments, 0.0), moments.lags, search_steps)
         if not drift_is_real(peak, flat, drift, moments, fps):
             drift, peak = 0.0, flat
-    if confidence < MIN_CONFIDENCE:
-        return SyncResult("inconclusive", None, None, None, round(confidence, 3), windows,
-                          "the mouth movement does not match this audio clearly enough "
-                          "(other audio, dubbed, music, or too little speech)", tolerance.name)
     offset = peak.lag_ms
     frame_ms = 1000.0 / fps
+    if confidence < MIN_CONFIDENCE:
+        # The best guess is kept for the curious, but nothing downstream acts on an inconclusive result.
+        return SyncResult("inconclusive", round(offset, 1), round(offset / frame_ms, 3), round(drift, 2),
+                          round(confidence, 3), windows,
+                          "the mouth movement does not match this audio clearly enough "
+                          "(other audio, dubbed, music, or too little speech)", tolerance.name)
     duration_s = float(moments.block_span_s[-1, 1])
     end_offset = offset + drift * duration_s / 60.0
     if drift != 0.0:

@@ -9,7 +9,7 @@ from pathlib import Path
 # Without a display Qt aborts the whole process at QApplication creation; set before any Qt import.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import pytest  # noqa: E402
+import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = Path(os.environ.get("LIPALIGN_CORPUS", REPO.parent / "shared" / "corpus"))

@@ -1,0 +1,241 @@
+"""Benchmark of the lip-sync estimator on the real corpus clips (issue 3). Prints tables.
+
+    .venv/bin/python benchmarks/estimator.py [--corpus ../shared/corpus] [--skip-speed]
+
+Labelled cases are made from every clip in corpus/real by changing only its decoded audio:
+- shifts of the audio by known amounts (integer and fractional frames across ±15 frames);
+  scored as the change of the measurement against the applied shift (the clips themselves are
+  not all in sync, so absolute truth is unknown except for GRID);
+- resampling by an exact ratio (±60 ms/min and the 1000/1001 case) on clips of 45 s or more,
+  built by looping a clip of one speaker where it is shorter;
+- a clip's picture paired with another clip's audio, which must be called inconclusive.
+Face tracking runs once per clip; each case re-runs feature extraction and estimation.
+Speed: the full analysis against decoding the same file with ``ffmpeg -i FILE -f null -``, side
+by side in this run; memory: peak RSS of a 10-minute clip (made by looping) against a 71 s one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from core.decode import AudioTrack, decode_audio, iter_video_frames  # noqa: E402
+from core.estimate import EstimatorSettings, estimate_sync  # noqa: E402
+from core.face import FaceTrack, track_face  # noqa: E402
+from core.probe import probe  # noqa: E402
+from core.synth import offset_audio  # noqa: E402
+
+SHIFTS_MS = (-600, -333, -120, -40, -17, 0, 23, 80, 200, 440)
+DRIFTS_MS_PER_MIN = (60.0, -60.0, 60000.0 / 999.0 * 0.999, -60.0 * 1.001)  # ±60 and the 1000/1001 pair
+LONG_S = 45.0
+
+
+def load(path: Path) -> tuple[float, AudioTrack, FaceTrack]:
+    info = probe(path)
+    return (info.fps_measured or info.fps_declared or 25.0, decode_audio(path),
+            track_face(iter_video_frames(path), (info.width, info.height)))
+
+
+def with_audio(audio: AudioTrack, samples: np.ndarray) -> AudioTrack:
+    return replace(audio, samples=samples.astype(np.float32))
+
+
+def looped(face: FaceTrack, audio: AudioTrack, times: int) -> tuple[FaceTrack, AudioTrack]:
+    """The clip played ``times`` times back to back (same speaker, so a long clip for drift cases)."""
+    period = audio.samples.size / audio.rate
+    t = np.concatenate([face.time_s + i * period for i in range(times)])
+    keep = t < period * times
+    tile = lambda a: np.concatenate([a] * times)[keep]  # noqa: E731
+    face_long = replace(face, time_s=t[keep], face_count=tile(face.face_count), mouth=tile(face.mouth),
+                        box=tile(face.box), eye_distance_px=tile(face.eye_distance_px), yaw=tile(face.yaw))
+    return face_long, with_audio(audio, np.tile(audio.samples, times))
+
+
+def ffmpeg_exe() -> str:
+    try:
+        import imageio_ffmpeg
+
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except ImportError:
+        return "ffmpeg"
+
+
+def child_peak_rss_mb(code: str) -> tuple[float, float]:
+    """Wall time and peak RSS (MB) of a fresh Python running ``code``."""
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    wall = time.perf_counter() - start
+    if proc.returncode:
+        raise RuntimeError(proc.stderr[-2000:])
+    return wall, float(proc.stdout.strip().splitlines()[-1])
+
+
+ANALYZE_CODE = """
+import resource, sys
+from core.analyze import analyze_file
+analyze_file(sys.argv[1] if len(sys.argv) > 1 else {path!r})
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+
+def speed_table(clips: list[Path]) -> list[dict]:
+    rows = []
+    for path in clips:
+        start = time.perf_counter()
+        subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "null", "-"], check=True)
+        decode = time.perf_counter() - start
+        wall, rss = child_peak_rss_mb(ANALYZE_CODE.format(path=str(path)))
+        rows.append({"clip": path.name, "decode_s": decode, "analyze_s": wall, "ratio": wall / decode,
+                     "peak_rss_mb": rss})
+    return rows
+
+
+def memory_rows(source: Path, workdir: Path) -> list[dict]:
+    """Peak memory of a clip and of the same clip looped to about ten minutes."""
+    duration = probe(source).duration_s
+    loops = int(np.ceil(600.0 / duration))
+    long_path = workdir / f"looped_{loops}x.mp4"
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-y", "-stream_loop", str(loops - 1), "-i", str(source),
+                    "-c", "copy", str(long_path)], check=True)
+    rows = []
+    for path in (source, long_path):
+        wall, rss = child_peak_rss_mb(ANALYZE_CODE.format(path=str(path)))
+        rows.append({"clip": path.name, "duration_s": probe(path).duration_s, "analyze_s": wall, "peak_rss_mb": rss})
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", type=Path, default=REPO.parent / "shared" / "corpus")
+    parser.add_argument("--skip-speed", action="store_true", help="skip the speed and memory tables")
+    parser.add_argument("--json", type=Path, help="also write all figures here")
+    args = parser.parse_args()
+    settings = EstimatorSettings()
+    paths = sorted((args.corpus / "real").iterdir())
+    print(f"loading {len(paths)} real clips (face tracking once per clip)...", file=sys.stderr)
+    clips = {p.name: load(p) for p in paths}
+
+    shift_rows, true_inconclusive, true_cases, false_drift = [], 0, 0, 0
+    print("\n## Relative accuracy: error of the measured change against the applied audio shift, ms")
+    print("   ('?': the best guess of an inconclusive measurement, of the shifted or the unshifted clip)")
+    print(f"{'clip':44s} {'base':>7s} {'conf':>5s} " + " ".join(f"{s:>6d}" for s in SHIFTS_MS))
+    for name, (fps, audio, face) in clips.items():
+        base = estimate_sync(face, audio, fps=fps, settings=settings)
+        cells = []
+        for shift in SHIFTS_MS:
+            samples = offset_audio(audio.samples, audio.rate, shift, 0.0, audio.samples.size)
+            result = estimate_sync(face, with_audio(audio, samples), fps=fps, settings=settings)
+            true_cases += 1
+            false_drift += result.verdict == "drift"
+            true_inconclusive += result.verdict == "inconclusive"
+            error = None if result.offset_ms is None or base.offset_ms is None else \
+                result.offset_ms - base.offset_ms - shift
+            confident = result.verdict != "inconclusive" and base.verdict != "inconclusive"
+            shift_rows.append({"clip": name, "shift_ms": shift, "error_ms": error, "frame_ms": 1000.0 / fps,
+                               "confident": confident})
+            cells.append("     -" if error is None else f"{error:6.1f}" + ("" if confident else "?"))
+        base_text = "-" if base.offset_ms is None else f"{base.offset_ms:.1f}"
+        print(f"{name[:44]:44s} {base_text:>7s} {base.confidence:5.2f} " + " ".join(cells))
+    errors = np.array([np.inf if r["error_ms"] is None else abs(r["error_ms"]) for r in shift_rows])
+    frames = np.array([r["frame_ms"] for r in shift_rows])
+    within = float(np.mean(errors <= frames))
+    median = float(np.median(errors))
+    confident = np.array([r["confident"] for r in shift_rows])
+    confident_within = float(np.mean(confident & (errors <= frames)))
+
+    print("\n## Absolute accuracy on GRID (studio recordings, in sync)")
+    grid = []
+    for name, (fps, audio, face) in clips.items():
+        if name.startswith("lipnet__"):
+            r = estimate_sync(face, audio, fps=fps, settings=settings)
+            ok = r.offset_ms is not None and abs(r.offset_ms) <= 1000.0 / fps
+            grid.append(ok)
+            print(f"{name:30s} offset {r.offset_ms!s:>7} ms  confidence {r.confidence:.2f}  verdict {r.verdict:12s}"
+                  f" within ±1 frame: {ok}")
+
+    print("\n## Drift (audio resampled by an exact ratio; clips under 45 s looped)")
+    drift_rows = []
+    for name, (fps, audio, face) in clips.items():
+        duration = audio.samples.size / audio.rate
+        if duration < 20.0:
+            continue  # looping a very short clip repeats too little speech to be a fair long clip
+        times = int(np.ceil(LONG_S / duration))
+        long_face, long_audio = looped(face, audio, times) if times > 1 else (face, audio)
+        base = estimate_sync(long_face, long_audio, fps=fps, settings=settings)
+        false_drift += base.verdict == "drift"
+        for drift in DRIFTS_MS_PER_MIN:
+            samples = offset_audio(long_audio.samples, long_audio.rate, 0.0, drift, long_audio.samples.size)
+            r = estimate_sync(long_face, with_audio(long_audio, samples), fps=fps, settings=settings)
+            measured = None if r.drift_ms_per_min is None else r.drift_ms_per_min - (base.drift_ms_per_min or 0)
+            err = None if measured is None else measured - drift
+            drift_rows.append({"clip": name, "loops": times, "applied": drift, "measured": measured,
+                               "verdict": r.verdict, "error": err})
+            print(f"{name[:34]:34s} x{times} {long_audio.samples.size / long_audio.rate:5.1f} s applied "
+                  f"{drift:+7.2f}  measured {measured if measured is None else round(measured, 2)!s:>7}  "
+                  f"verdict {r.verdict:12s} error {err if err is None else round(err, 2)}")
+    drift_errors = np.array([np.inf if d["error"] is None else abs(d["error"]) for d in drift_rows])
+
+    print("\n## Mismatched pairs (picture of one clip, audio of another)")
+    names = list(clips)
+    mismatched = []
+    for i, name in enumerate(names):
+        fps, audio, face = clips[name]
+        for j in (1, 2):
+            other = clips[names[(i + j) % len(names)]][1]
+            samples = np.zeros_like(audio.samples)
+            n = min(samples.size, other.samples.size)
+            samples[:n] = other.samples[:n]
+            r = estimate_sync(face, with_audio(audio, samples), fps=fps, settings=settings)
+            mismatched.append(r.verdict == "inconclusive")
+    print(f"{sum(mismatched)} of {len(mismatched)} mismatched pairs called inconclusive")
+
+    summary = {
+        "shift_cases": len(shift_rows), "within_1_frame": within, "median_abs_error_ms": median,
+        "confident_and_within_1_frame": confident_within,
+        "grid_within_1_frame": f"{sum(grid)}/{len(grid)}",
+        "drift_cases": len(drift_rows),
+        "drift_median_abs_error_ms_per_min": float(np.median(drift_errors)) if drift_rows else None,
+        "drift_max_abs_error_ms_per_min": float(np.max(drift_errors)) if drift_rows else None,
+        "false_drift_calls": false_drift,
+        "mismatched_inconclusive": float(np.mean(mismatched)),
+        "true_cases_inconclusive": true_inconclusive / true_cases,
+    }
+    if not args.skip_speed:
+        speed_clips = [args.corpus / "real" / n for n in ("dfrf__cnn2_25fps.mp4", "latentsync__demo2_video.mp4",
+                                                          "videoretalking__2.mp4")]
+        print("\n## Speed: analysis against `ffmpeg -i FILE -f null -` decoding, same run")
+        speed = speed_table(speed_clips)
+        for row in speed:
+            print(f"{row['clip']:34s} decode {row['decode_s']:6.2f} s  analyze {row['analyze_s']:6.2f} s  "
+                  f"ratio {row['ratio']:5.1f}x  peak RSS {row['peak_rss_mb']:6.0f} MB")
+        with tempfile.TemporaryDirectory() as tmp:
+            print("\n## Memory: a clip and the same clip looped to about ten minutes")
+            memory = memory_rows(args.corpus / "real" / "dfrf__cnn2_25fps.mp4", Path(tmp))
+        for row in memory:
+            print(f"{row['clip']:34s} {row['duration_s']:7.1f} s  analyze {row['analyze_s']:7.1f} s  "
+                  f"peak RSS {row['peak_rss_mb']:6.0f} MB")
+        summary.update(speed=speed, memory=memory)
+    print("\n## Summary")
+    for key, value in summary.items():
+        if key not in ("speed", "memory"):
+            print(f"{key:36s} {value}")
+    if args.json:
+        args.json.write_text(json.dumps({"summary": summary, "shifts": shift_rows, "drift": drift_rows}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("OMP_NUM_THREADS", "2")
+    sys.exit(main())

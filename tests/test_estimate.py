@@ -1,0 +1,131 @@
+"""The offset estimator: its numerical parts on constructed data, and whole measurements on real clips."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from core.decode import decode_audio, iter_video_frames
+from core.estimate import (
+    EstimatorSettings,
+    canonical_correlation,
+    estimate_sync,
+    find_peak,
+    lagged_sums,
+    shift_lags,
+)
+from core.face import track_face
+from core.probe import probe
+from core.synth import offset_audio
+from core.tolerance import PRESETS, parse_tolerance
+
+SETTINGS = EstimatorSettings()
+
+
+def test_lagged_sums_match_direct_sums():
+    rng = np.random.default_rng(1)
+    a, b, k = rng.standard_normal((50, 2)), rng.standard_normal((56, 3)), 3
+    out = lagged_sums(a, b, k)
+    for j in range(2 * k + 1):
+        assert np.allclose(out[j], a.T @ b[j:j + 50])
+
+
+def test_shift_lags_interpolates_between_steps():
+    x = np.arange(10.0)[:, None]
+    assert np.allclose(shift_lags(x, 1.5)[:8, 0], np.arange(1.5, 9.5))
+    assert shift_lags(x, 2.0)[-1, 0] == 0.0  # nothing read from past the end
+
+
+def test_canonical_correlation_finds_a_mixed_relation():
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((4000, 3))
+    y = np.column_stack([x @ [1.0, -2.0, 0.5] + 0.5 * rng.standard_normal(4000), rng.standard_normal((4000, 2))])
+    w = np.ones((4000, 1))
+    first = np.hstack([w, x]).T @ np.hstack([w, y])
+    rho = canonical_correlation(first, x.T @ x, y.T @ y, regularisation=0.0)
+    expected = np.std(x @ [1.0, -2.0, 0.5]) / np.std(y[:, 0])
+    assert rho == pytest.approx(expected, abs=0.01)
+
+
+def test_find_peak_refines_between_lag_steps():
+    lags = np.arange(-50, 51)
+    curve = np.exp(-((lags - 3.3) ** 2) / 20.0)
+    peak = find_peak(curve, lags, 40)
+    assert peak.interior and peak.lag_ms == pytest.approx(33.0, abs=1.5)
+    edge = find_peak(np.linspace(0, 1, 101), lags, 40)
+    assert not edge.interior  # rising to the edge of the range: the true peak may lie outside
+
+
+def test_settings_validate_search_range():
+    with pytest.raises(ValueError, match="search range"):
+        EstimatorSettings(search_ms=9000)
+    assert EstimatorSettings(search_ms=5000).search_ms == 5000
+
+
+def test_tolerance_presets_use_the_project_sign():
+    assert PRESETS["ebu-r37"].accepts(55.0, 25) and not PRESETS["ebu-r37"].accepts(-45.0, 25)
+    assert PRESETS["broadcast"].limits_ms(25) == (40.0, 40.0)
+    assert parse_tolerance("custom:20:30").accepts(-20.0, 25)
+    with pytest.raises(ValueError):
+        parse_tolerance("loose")
+
+
+@pytest.fixture(scope="module")
+def clips(corpus):
+    """Face tracks and audio of a GRID studio clip (in sync) and a 7 s interview clip."""
+    out = {}
+    for name in ("lipnet__lwbsza.mpg", "liveportrait__d20.mp4"):
+        path = corpus / "real" / name
+        info = probe(path)
+        face = track_face(iter_video_frames(path), (info.width, info.height))
+        out[name] = (info.fps_measured, decode_audio(path), face)
+    return out
+
+
+def test_grid_clip_measures_in_sync(clips):
+    fps, audio, face = clips["lipnet__lwbsza.mpg"]
+    result = estimate_sync(face, audio, fps=fps, settings=SETTINGS)
+    assert result.verdict == "in_sync"
+    assert abs(result.offset_ms) <= 1000 / fps
+    assert result.confidence >= 0.5
+
+
+@pytest.mark.parametrize("shift_ms", [-120.0, 200.0])
+def test_known_shift_is_recovered_within_a_frame(clips, shift_ms):
+    fps, audio, face = clips["liveportrait__d20.mp4"]
+    base = estimate_sync(face, audio, fps=fps, settings=SETTINGS)
+    moved = replace(audio, samples=offset_audio(audio.samples, audio.rate, shift_ms, 0.0, audio.samples.size))
+    result = estimate_sync(face, moved, fps=fps, settings=SETTINGS)
+    assert result.verdict == "offset"
+    assert result.offset_ms - base.offset_ms == pytest.approx(shift_ms, abs=1000 / fps)
+    assert result.offset_frames == pytest.approx(result.offset_ms * fps / 1000, abs=0.01)
+
+
+def test_audio_of_another_clip_is_inconclusive(clips):
+    fps, audio, face = clips["liveportrait__d20.mp4"]
+    other = clips["lipnet__lwbsza.mpg"][1].samples
+    samples = np.zeros_like(audio.samples)
+    samples[: min(samples.size, other.size)] = other[: samples.size]
+    result = estimate_sync(face, replace(audio, samples=samples), fps=fps, settings=SETTINGS)
+    assert result.verdict == "inconclusive"
+    assert result.confidence < 0.5
+
+
+def test_silence_and_no_face_are_inconclusive(clips):
+    fps, audio, face = clips["liveportrait__d20.mp4"]
+    silent = estimate_sync(face, replace(audio, samples=np.zeros_like(audio.samples)), fps=fps, settings=SETTINGS)
+    assert silent.verdict == "inconclusive" and "speech" in silent.reason
+    faceless = replace(face, mouth=np.full_like(face.mouth, np.nan))
+    assert estimate_sync(faceless, audio, fps=fps, settings=SETTINGS).reason == "no face found in the picture"
+
+
+def test_search_range_bounds_the_answer(clips):
+    fps, audio, face = clips["liveportrait__d20.mp4"]
+    base = estimate_sync(face, audio, fps=fps, settings=SETTINGS)
+    far = replace(audio, samples=offset_audio(audio.samples, audio.rate, 1500.0, 0.0, audio.samples.size))
+    narrow = estimate_sync(face, far, fps=fps, settings=SETTINGS)
+    assert narrow.offset_ms is None or abs(narrow.offset_ms - base.offset_ms - 1500.0) > 1000 / fps
+    wide = estimate_sync(face, far, fps=fps, settings=EstimatorSettings(search_ms=2000))
+    assert wide.offset_ms - base.offset_ms == pytest.approx(1500.0, abs=1000 / fps)
