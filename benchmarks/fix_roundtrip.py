@@ -87,12 +87,12 @@ def main_table(offset_ms: float, names: list[str]) -> None:
                 residual = result.get("residual") or {}
                 if result["exit_code"] == 2:
                     measured = "error (exit 2)"
-                elif before.get("offset_ms") is None:
+                elif before.get("verdict") in (None, "inconclusive"):
                     measured = "inconclusive"
                 else:
                     measured = f"{fmt(before.get('offset_ms'))} ms {fmt(before.get('drift_ms_per_min'), '+6.1f')}/min"
                 res_ms = residual.get("offset_ms")
-                if res_ms is not None:
+                if res_ms is not None and residual.get("verdict") != "inconclusive":
                     confident += 1
                     within = abs(res_ms) <= 1000.0 / fps
                     inside += within

@@ -55,7 +55,7 @@ def _correction_from_report(path: str) -> tuple[float, float]:
 
 def residual_within(sync: SyncResult, tolerance: Tolerance, fps: float, duration_s: float) -> bool:
     """Whether the re-measured offset is within tolerance at both the start and the end of the clip."""
-    if sync.offset_ms is None:
+    if sync.verdict == "inconclusive" or sync.offset_ms is None:  # a best guess is not a measurement
         return False
     end = sync.offset_ms + (sync.drift_ms_per_min or 0.0) * duration_s / 60.0
     return tolerance.accepts(sync.offset_ms, fps) and tolerance.accepts(end, fps)
@@ -120,7 +120,7 @@ def _summary(result: dict) -> str:
     r = result["residual"]
     if r is None:
         lines.append("not verified (--no-verify)")
-    elif r["offset_ms"] is None:
+    elif r["verdict"] == "inconclusive" or r["offset_ms"] is None:
         lines.append(f"residual: could not be measured ({r['reason'] or r['verdict']}); not verified")
     else:
         drift = "n/a" if r["drift_ms_per_min"] is None else f"{r['drift_ms_per_min']:+.1f} ms/min"
