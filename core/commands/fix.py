@@ -73,6 +73,8 @@ def run(args: argparse.Namespace) -> int:
     bar = ProgressBar(f"fixing {args.input}")
     try:
         before = None
+        if args.from_report and args.drift_ms_per_min is not None:
+            raise MediaError("give either --from-report or --drift-ms-per-min, not both")
         if args.from_report:
             offset, drift = _correction_from_report(args.from_report)
             source = "report"
