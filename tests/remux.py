@@ -1,4 +1,5 @@
-"""Test inputs with a known audio defect: a corpus clip's video packets copied, its audio replaced by given samples.
+"""Test inputs made from corpus clips by copying packets: a known audio defect (video packets copied, audio replaced
+by given samples), or an excerpt.
 
 Written with plain PyAV (not with the code under test), audio as 16-bit PCM so the test knows every
 sample exactly.
@@ -40,6 +41,27 @@ def with_audio(source: Path, dest: Path, samples: np.ndarray, rate: int, *, layo
             frame.time_base = Fraction(1, rate)
             out.mux(audio_out.encode(frame))
         out.mux(audio_out.encode(None))
+    return dest
+
+
+def first_seconds(source: Path, dest: Path, seconds: float) -> Path:
+    """The start of ``source`` up to the first video keyframe at or after ``seconds``, packets copied (nothing
+    re-encoded), so the picture stays exactly the corpus clip's."""
+    with av.open(str(source)) as src, av.open(str(dest), "w") as out:
+        video_in, audio_in = src.streams.video[0], src.streams.audio[0]
+        streams = {video_in.index: out.add_stream_from_template(video_in),
+                   audio_in.index: out.add_stream_from_template(audio_in)}
+        cut = None
+        for packet in src.demux(video_in, audio_in):
+            if packet.size == 0 or packet.pts is None:
+                continue
+            at = float(packet.pts * packet.time_base)
+            if packet.stream.type == "video" and packet.is_keyframe and at >= seconds and cut is None:
+                cut = at
+            if cut is not None and at >= cut:
+                continue
+            packet.stream = streams[packet.stream.index]
+            out.mux(packet)
     return dest
 
 

@@ -18,7 +18,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from remux import first_seconds
 
+from core.correct import write_corrected_media
 from plugin.resolve_api import ALL_METHODS
 
 REPO = Path(__file__).resolve().parent.parent
@@ -58,8 +60,12 @@ def run_child(tmp_path: Path, clips: list, runs: list[str]) -> tuple[dict, subpr
 
 
 def test_menu_script_drives_a_whole_run_against_the_fake_and_reverts_it(tmp_path, corpus):
-    clips = [[str(corpus / "real" / "lipnet__bbaf2n.mpg"), 0, 3],
-             [str(corpus / "real" / "lipnet__lbax4n.mpg"), 100, 0]]
+    # 10 s of a corpus interview (the estimator reads it within a frame of sync, confidently) with its sound
+    # 120 ms (3 frames) early: far outside one frame, so it must be slipped. The other clip is left as it is.
+    excerpt = first_seconds(corpus / "real" / "dfrf__cnn2_25fps.mp4", tmp_path / "anchor.mp4", 10.0)
+    early = tmp_path / "early120.mp4"
+    write_corrected_media(excerpt, early, offset_ms=120.0)
+    clips = [[str(early), 0, 0], [str(corpus / "real" / "lipnet__lbax4n.mpg"), 300, 0]]
     result, proc = run_child(tmp_path, clips, ["", "--revert"])
     align, revert = result["runs"]
     summary = align["summary"]
@@ -67,6 +73,8 @@ def test_menu_script_drives_a_whole_run_against_the_fake_and_reverts_it(tmp_path
     assert summary is not None, (proc.stdout[-2000:], logs and logs[0].read_text()[-3000:])
     assert summary["schema"] == "lipalign.timeline/1"
     assert len(summary["clips"]) == 2
+    shifted = next(c for c in summary["clips"] if c["clip"] == early.name)
+    assert shifted["action"] == "slip" and shifted["measurement"]["slip_frames"] in (-2, -3, -4), shifted
     # The summaries also landed as files in the per-user log folder, and progress reached Resolve's console.
     written = sorted((tmp_path / "logs").glob("summary-*.json"), key=lambda p: p.stat().st_mtime)
     assert len(written) == 2 and json.loads(written[0].read_text()) == summary
@@ -79,6 +87,7 @@ def test_menu_script_drives_a_whole_run_against_the_fake_and_reverts_it(tmp_path
     assert after["current_timeline"] == duplicate["name"] == summary["timeline"]["name"]
     # Every change carries a marker whose custom data is a JSON audit record naming the items.
     changed = [c for c in summary["clips"] if c["action"] not in ("none", "skipped")]
+    assert shifted in changed
     records = [json.loads(m["customData"]) for m in duplicate["markers"].values()]
     assert len(records) == len(changed)
     assert (duplicate["tracks"] != original["tracks"]) == bool(changed)

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import av
 import cv2
 import numpy as np
 import pytest
 from media_factory import load_source, write_clip
+from remux import first_seconds
 
 from core.analyze import analyze_file
 from core.compare import compare_files
@@ -335,35 +335,14 @@ def test_speed_before_21_1_is_rendered_with_the_reason_in_the_summary(drifting):
     assert content(dup) == before
 
 
-LIPS = "real/dfrf__cnn2_25fps.mp4"  # 25 fps news anchor, 71 s; its first 15 s measure with full confidence
-
-
-def first_seconds(source: Path, dest: Path, seconds: float) -> Path:
-    """The start of ``source`` up to the first video keyframe at or after ``seconds``, packets copied (nothing
-    re-encoded), so the picture stays exactly the corpus clip's."""
-    with av.open(str(source)) as src, av.open(str(dest), "w") as out:
-        video_in, audio_in = src.streams.video[0], src.streams.audio[0]
-        streams = {video_in.index: out.add_stream_from_template(video_in),
-                   audio_in.index: out.add_stream_from_template(audio_in)}
-        cut = None
-        for packet in src.demux(video_in, audio_in):
-            if packet.size == 0 or packet.pts is None:
-                continue
-            at = float(packet.pts * packet.time_base)
-            if packet.stream.type == "video" and packet.is_keyframe and at >= seconds and cut is None:
-                cut = at
-            if cut is not None and at >= cut:
-                continue
-            packet.stream = streams[packet.stream.index]
-            out.mux(packet)
-    return dest
+LIPS = "real/dfrf__cnn2_25fps.mp4"  # 25 fps news anchor, 71 s, keyframes every 10 s; the first 10 s measure confidently
 
 
 @pytest.fixture(scope="module")
 def lip_media(corpus, tmp_path_factory) -> dict[str, Path]:
-    """15 s of an interview, and copies whose audio is 200 ms late and 120 ms early (video packets copied)."""
+    """10 s of an interview, and copies whose audio is 200 ms late and 120 ms early (video packets copied)."""
     folder = tmp_path_factory.mktemp("lips")
-    made = {"base": first_seconds(corpus / LIPS, folder / "anchor.mp4", 15.0)}
+    made = {"base": first_seconds(corpus / LIPS, folder / "anchor.mp4", 10.0)}
     for name, late_ms in (("late200", 200.0), ("early120", -120.0)):
         made[name] = folder / f"{name}.mp4"
         write_corrected_media(made["base"], made[name], offset_ms=-late_ms)
