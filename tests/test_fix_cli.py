@@ -11,11 +11,13 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
+import soxr
 from remux import delayed, quantized, with_audio
 
 from core.cli import main
-from core.compare import gcc_phat
+from core.compare import compare_files, gcc_phat
 from core.decode import decode_audio, decode_audio_channels
 from core.fileio import temp_files_of
 
@@ -154,3 +156,23 @@ def test_killed_write_leaves_input_intact_and_no_output(corpus, tmp_path):
     assert main(["fix", str(source), "-o", str(out), "--offset-ms", "80", "--no-verify"]) == 0
     assert out.exists() and temp_files_of(out) == []
     assert sha256(source) == before
+
+
+def test_known_drift_round_trip(corpus, tmp_path):
+    # 20 s of audio falling behind by 60 ms/min and starting 10 ms late, corrected by the known amounts:
+    # compared with the untouched audio, the fixed copy has neither offset nor drift left.
+    source = corpus / "real" / "latentsync__demo2_video.mp4"
+    audio = decode_audio_channels(source)
+    slower = soxr.resample(np.ascontiguousarray(audio.samples.T), audio.rate, audio.rate * 1.001, quality="VHQ").T
+    drifting = delayed(np.ascontiguousarray(slower[:, : audio.samples.shape[1]], dtype=np.float32),
+                       round(0.010 * audio.rate))
+    reference = with_audio(source, tmp_path / "reference.mkv", audio.samples, audio.rate)
+    drifted = with_audio(source, tmp_path / "drifted.mkv", drifting, audio.rate)
+    out = tmp_path / "fixed.mp4"
+    assert main(["fix", str(drifted), "-o", str(out), "--offset-ms", "10", "--drift-ms-per-min", "60",
+                 "--no-verify"]) == 0
+    before, after = compare_files(reference, drifted), compare_files(reference, out)
+    assert before.drift_ms_per_min == pytest.approx(60.0, abs=2.0)
+    assert abs(after.drift_ms_per_min) < 1.0
+    assert abs(after.offset_at_start_ms) < 0.5
+    assert abs(after.audio_offset_samples) < 1.0
