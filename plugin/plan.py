@@ -79,8 +79,9 @@ class ClipRef:
 class Decision:
     """What to do with one clip, and why.
 
-    ``offset_in_ms``/``offset_out_ms`` are the measured offsets where the clip's used range starts and
-    ends (positive = audio late). ``slip_frames`` is how many timeline frames the audio moves earlier;
+    ``offset_in_ms``/``offset_out_ms`` are the offsets heard on the timeline where the clip's used range
+    starts and ends (positive = audio late): the measurement of the media plus ``timeline_lag_ms``.
+    ``slip_frames`` is how many timeline frames the audio moves earlier;
     ``residual_ms`` is the offset left at the in and out points after a slip of that many frames (and, for
     ``speed``, once the audio plays ``speed_ratio`` times as fast).
     """
@@ -90,6 +91,7 @@ class Decision:
     offset_in_ms: float | None = None
     offset_out_ms: float | None = None
     drift_ms_per_min: float = 0.0
+    timeline_lag_ms: float = 0.0
     slip_frames: int = 0
     residual_ms: tuple[float, float] | None = None
     speed_ratio: float = 1.0
@@ -111,6 +113,20 @@ def drift_of(sync: SyncResult) -> float:
     return float(sync.drift_ms_per_min or 0.0) if sync.verdict == "drift" else 0.0
 
 
+def timeline_lag_ms(clip: ClipRef) -> float:
+    """How much later (ms) the clip's audio item plays each moment of the media than its picture does, from
+    where the two items sit on the timeline: 0 for a clip as it was edited in, minus the slip once slipped.
+
+    The measurement is of the media file; what the editor hears is the measurement plus this lag, so a
+    clip already slipped (by hand or by an earlier run) is not slipped again.
+    """
+    if not clip.audio:
+        return 0.0
+    picture, sound = clip.timing, clip.audio_timing(clip.audio[0])
+    lag_frames = sound.seconds_to_record(picture.media_in_s) - picture.record_start
+    return float(lag_frames * 1000 / clip.timeline_rate)
+
+
 def decide(clip: ClipRef, sync: SyncResult, *, strategy: Strategy, tolerance: Tolerance,
            speed_available: bool) -> Decision:
     """Choose the fix for one clip from its measurement.
@@ -128,10 +144,11 @@ def decide(clip: ClipRef, sync: SyncResult, *, strategy: Strategy, tolerance: To
         return Decision("none", f"measurement inconclusive: {sync.reason or 'no reason given'}")
     timing = clip.timing
     drift = drift_of(sync)
-    off_in = offset_at_ms(sync, timing.media_in_s)
-    off_out = offset_at_ms(sync, timing.media_out_s)
+    lag = timeline_lag_ms(clip)
+    off_in = offset_at_ms(sync, timing.media_in_s) + lag
+    off_out = offset_at_ms(sync, timing.media_out_s) + lag
     fps = float(clip.timeline_rate)
-    base = {"offset_in_ms": off_in, "offset_out_ms": off_out, "drift_ms_per_min": drift}
+    base = {"offset_in_ms": off_in, "offset_out_ms": off_out, "drift_ms_per_min": drift, "timeline_lag_ms": lag}
     if tolerance.accepts(off_in, fps) and tolerance.accepts(off_out, fps):
         return Decision("none", f"in sync within the {tolerance.name} tolerance", **base)
     frame_ms = float(1000 / clip.timeline_rate)

@@ -291,6 +291,7 @@ def _measurement(report: Report, decision: Decision) -> dict[str, Any]:
     sync = report.to_dict()["sync"]
     sync.pop("windows", None)
     return {**sync, "offset_in_ms": decision.offset_in_ms, "offset_out_ms": decision.offset_out_ms,
+            "timeline_lag_ms": decision.timeline_lag_ms,
             "slip_frames": decision.slip_frames, "residual_ms": list(decision.residual_ms or []) or None,
             "speed_ratio": decision.speed_ratio}
 
@@ -407,6 +408,10 @@ def _align_clip(session: _Session, clip: ClipRef, reading: _Reading, measure: Ca
         "record_start": clip.record_start, "record_end": clip.record_end, "media_path": clip.media_path,
         "measurement": None, "planned": "none", "action": "none", "reason": "", "new_item_ids": [],
     }
+    if not any(a.enabled for a in clip.audio):
+        entry["reason"] = ("its audio is disabled on the timeline (muted by the editor, or replaced by corrected "
+                           "audio from an earlier LipAlign run): left alone")
+        return entry
     try:
         report = measure(clip.media_path)
     except MediaError as exc:
@@ -697,7 +702,8 @@ def _apply_conform(session: _Session, clip: ClipRef, reading: _Reading, decision
     wav_in = media_in * wav_rate
     whole_in = wav_in.numerator // wav_in.denominator
     lag_s = media_in - Fraction(whole_in) / wav_rate  # played this much early if placed from whole_in
-    wav = _render(clip, offset_ms - float(lag_s) * 1000.0, drift)
+    # What the timeline adds (audio placed off its picture) is rendered out too, as the item keeps its place.
+    wav = _render(clip, offset_ms + decision.timeline_lag_ms - float(lag_s) * 1000.0, drift)
     mpi = _import(session, wav)
     wav_frames = round_half_away(Fraction(timing.record_frames) * wav_rate / clip.timeline_rate)
     channels = _int_prop(_props(mpi), "Audio Ch") or 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from fractions import Fraction
 
 import pytest
@@ -85,6 +86,19 @@ def test_offset_is_taken_where_the_clip_uses_the_media():
     assert d.slip_frames == 3  # round(135 / 40)
     # Drift is ignored unless the estimator called the clip drifting (as core.report.fix_from_sync does).
     assert offset_at_ms(sync(100.0, 60.0, "offset"), 30) == 100.0
+
+
+def test_where_the_audio_sits_on_the_timeline_counts_as_much_as_the_media():
+    # In-sync media whose audio item was put 3 frames after its picture: heard 120 ms late, slipped back.
+    clip = clip_at(record_start=90_000)
+    late = replace(clip, audio=(replace(clip.audio[0], record_start=90_003, record_end=90_253),))
+    d = decide(late, sync(0.0), strategy="auto", tolerance=BROADCAST, speed_available=False)
+    assert d.timeline_lag_ms == pytest.approx(120.0) and (d.action, d.slip_frames) == ("slip", 3)
+    # Media 120 ms late whose audio was already slipped 3 frames (source in +3): in sync, not slipped again.
+    clip = clip_at(source_in=100, media_frames=1000)
+    slipped = replace(clip, audio=(replace(clip.audio[0], source_in=Fraction(103)),))
+    d = decide(slipped, sync(120.0), strategy="auto", tolerance=BROADCAST, speed_available=False)
+    assert d.timeline_lag_ms == pytest.approx(-120.0) and d.action == "none" and "in sync" in d.reason
 
 
 def test_forced_slip_reports_what_it_cannot_fix():

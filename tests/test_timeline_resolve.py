@@ -150,6 +150,9 @@ def test_slip_moves_audio_by_the_measured_whole_frames_and_revert_restores_it(me
     assert [r.action for _, r in records] == ["slip", "slip"]
     assert records[0][1].before[0].record_start == before_audio[0][0]
     assert records[0][1].after[0].item_id == late["new_item_ids"][0]
+    # Measured again where they now sit, both clips are in sync: a second run would not slip them again.
+    again = align_timeline(resolve, apply=False, analyze=measure)
+    assert [c["planned"] for c in again["clips"]] == ["none", "none"], again["clips"]
 
     result = revert_timeline(resolve)
     assert [r["action"] for r in result["reverted"]] == ["slip", "slip"] and not result["failed"]
@@ -180,6 +183,10 @@ def test_conform_renders_corrected_audio_within_tolerance_and_reverts(media, tmp
     residual = compare_files(media["base"], wav)
     assert abs(residual.audio_offset_ms) < 0.5, residual
     assert content(original_of(resolve)) == before
+    # A second run leaves the conformed clip alone (its original audio is disabled) and the corrected WAV too.
+    again = align_timeline(resolve, apply=False, analyze=measure)
+    assert again["clips"][0]["planned"] == "none" and "disabled" in again["clips"][0]["reason"]
+    assert [s["reason"] for s in again["skipped"]] == ["audio-only clip: no picture to measure the lips against"]
 
     result = revert_timeline(resolve)
     assert result["reverted"][0]["action"] == "conform" and not result["failed"]
