@@ -412,6 +412,13 @@ def _align_clip(session: _Session, clip: ClipRef, reading: _Reading, measure: Ca
         entry["reason"] = ("its audio is disabled on the timeline (muted by the editor, or replaced by corrected "
                            "audio from an earlier LipAlign run): left alone")
         return entry
+    speeds = [_speed_of(reading.items[a.item_id]) for a in clip.audio] if session.caps.speed_property else []
+    retimed = [v for v in speeds if v is not None and v != 100.0]
+    if retimed:
+        # The lag and offset arithmetic assume 100 % speed, and re-timing a re-timed clip would compound.
+        entry["reason"] = (f"its audio already plays at {retimed[0]:.4f} % (set by the editor or an earlier "
+                           "LipAlign run): left alone")
+        return entry
     try:
         report = measure(clip.media_path)
     except MediaError as exc:

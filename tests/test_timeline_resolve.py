@@ -318,6 +318,11 @@ def test_speed_on_21_1_corrects_drift_with_a_whole_frame_slip_and_reverts(drifti
     # The in-place change (no slip) kept its item; the slipped one was re-appended.
     assert records["drift_late12.mp4"].after[0].item_id == records["drift_late12.mp4"].before[0].item_id
     assert records["drift_late118.mp4"].after[0].item_id != records["drift_late118.mp4"].before[0].item_id
+    # A second run does not re-time what already plays at a new speed.
+    again = {c["clip"]: c for c in align_timeline(resolve, apply=False, tolerance="custom:15:15",
+                                                  analyze=measure)["clips"]}
+    assert all(again[n]["planned"] == "none" and "already plays at 101" in again[n]["reason"]
+               for n in ("drift_late118.mp4", "drift_late12.mp4")), again
 
     result = revert_timeline(resolve)
     assert sorted(r["action"] for r in result["reverted"]) == ["conform", "speed", "speed"] and not result["failed"]
