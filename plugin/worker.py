@@ -6,7 +6,7 @@ external scripting (``--external``, Studio only). It runs :func:`plugin.timeline
 summary JSON atomically.
 
     python -m plugin.worker [--revert] [--scope timeline|selection] [--strategy auto|slip|conform|speed]
-                            [--measure-only] [--summary PATH] [--external]
+                            [--measure-only] [--summary PATH] [--external] [--window]
 """
 
 from __future__ import annotations
@@ -19,11 +19,14 @@ import traceback
 from pathlib import Path
 from typing import Any, TextIO
 
+from PySide6.QtWidgets import QApplication
+
 from core.errors import MediaError
 from core.fileio import write_text_atomic
 from plugin import timeline
 from plugin.bridge import BridgeError, RemoteResolve
 from plugin.resolve_api import ResolveUnsupported, check_support
+from plugin.ui import Cancelled, ProgressWindow
 
 EXIT_OK, EXIT_FAILED, EXIT_REFUSED = 0, 1, 2
 
@@ -38,6 +41,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--summary", type=Path, help="write the summary JSON here")
     parser.add_argument("--external", action="store_true",
                         help="drive Resolve Studio through DaVinciResolveScript instead of the menu script's bridge")
+    parser.add_argument("--window", action="store_true",
+                        help="show a progress window with a Cancel button (and the outcome until it is closed)")
     return parser.parse_args(argv)
 
 
@@ -59,8 +64,26 @@ def run(resolve: Any, args: argparse.Namespace, emit: Any) -> dict[str, Any]:
         emit("log", text=note)
     if args.revert:
         return timeline.revert_timeline(resolve)
-    return timeline.align_timeline(resolve, scope=args.scope, strategy=args.strategy, apply=not args.measure_only,
-                                   progress=lambda fraction, stage: emit("progress", fraction=fraction, stage=stage))
+    window = _window() if args.window else None
+
+    def progress(fraction: float, stage: str) -> None:
+        emit("progress", fraction=fraction, stage=stage)
+        if window is not None:
+            window.progress(fraction, stage)
+
+    summary = timeline.align_timeline(resolve, scope=args.scope, strategy=args.strategy,
+                                      apply=not args.measure_only, progress=progress)
+    if window is not None:
+        window.show_summary(summary)
+    return summary
+
+
+def _window() -> ProgressWindow:
+    app = QApplication.instance() or QApplication([])
+    window = ProgressWindow()
+    window.show()
+    app.processEvents()
+    return window
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         emit = client.notify
     try:
         summary = run(resolve, args, emit)
-    except (ResolveUnsupported, MediaError, ValueError) as exc:
+    except (ResolveUnsupported, MediaError, ValueError, Cancelled) as exc:
         emit("error", message=str(exc))
         print(f"lipalign worker: {exc}", file=sys.stderr)
         return EXIT_REFUSED
@@ -94,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.summary:
         write_text_atomic(args.summary, json.dumps(summary, indent=2, sort_keys=True) + "\n")
     emit("done", summary=summary)
+    if args.window and not args.revert:
+        QApplication.instance().exec()  # the outcome stays up until the editor closes the window
     return EXIT_OK
 
 
