@@ -38,7 +38,9 @@ from core.probe import probe  # noqa: E402
 from core.synth import offset_audio  # noqa: E402
 
 SHIFTS_MS = (-600, -333, -120, -40, -17, 0, 23, 80, 200, 440)
-DRIFTS_MS_PER_MIN = (60.0, -60.0, 60000.0 / 999.0 * 0.999, -60.0 * 1.001)  # ±60 and the 1000/1001 pair
+# ±60 ms/min, and the NTSC pair: audio made for 30 fps under 29.97 fps picture plays 1001/1000 long
+# (+60.0 ms/min), the reverse 1000/1001 short (-59.94 ms/min).
+DRIFTS_MS_PER_MIN = (60.0, -60.0, 60000.0 * (1001 / 1000 - 1), 60000.0 * (1000 / 1001 - 1))
 LONG_S = 45.0
 
 

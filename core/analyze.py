@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from core.decode import AudioTrack, decode_audio, iter_video_frames
+from core.decode import AudioTrack, decode_audio
 from core.diagnose import diagnose
 from core.errors import MediaError
 from core.estimate import EstimatorSettings, estimate_sync
-from core.face import FaceTrack, track_face
+from core.face import FaceTrack, track_face_in_file
 from core.model import Report
 from core.probe import probe
 from core.progress import ProgressFn, no_progress
@@ -53,15 +53,9 @@ def analyze_file(path: str | os.PathLike[str], options: AnalysisOptions | None =
         raise MediaError(f"{path}: has no audio stream")
     progress(0.0, "decoding audio")
     audio = decode_audio(path, ANALYSIS_RATE)
-    total = max(media.frame_count, 1)
-
-    def frames_with_progress():
-        for index, frame in enumerate(iter_video_frames(path)):
-            if index % 25 == 0:
-                progress(0.05 + 0.85 * index / total, "tracking lips")
-            yield frame
-
-    face = track_face(frames_with_progress(), (media.width or 0, media.height or 0))
+    face = track_face_in_file(path, (media.width or 0, media.height or 0), duration_s=media.duration_s,
+                              frame_count=media.frame_count,
+                              progress=lambda done, stage: progress(0.05 + 0.85 * done, stage))
     if face.time_s.size == 0:
         raise MediaError(f"{path}: no video frame could be decoded")
     progress(0.9, "estimating offset")

@@ -19,7 +19,7 @@ import numpy as np
 
 from core.errors import MediaError
 from core.fileio import atomic_output
-from core.mux import mux_interleaved
+from core.mux import moved_packets, mux_interleaved
 from core.probe import _short, clip_start_s, open_container, probe
 from core.progress import ProgressFn, no_progress
 
@@ -201,13 +201,4 @@ def _copied_audio(path: str, index: int, origin: float, stream: av.stream.Stream
     """The source's audio packets unchanged, their timestamps moved by the clip start so the audio keeps its place."""
     with open_container(path) as source:
         audio = source.streams[index]
-        shift = round(origin / audio.time_base)
-        for packet in source.demux(audio):
-            if packet.size == 0:
-                continue
-            if packet.pts is not None:
-                packet.pts -= shift
-            if packet.dts is not None:
-                packet.dts -= shift
-            packet.stream = stream
-            yield packet
+        yield from moved_packets(source.demux(audio), round(origin / audio.time_base), stream)

@@ -26,7 +26,7 @@ from core.decode import AudioChannels, decode_audio_channels
 from core.errors import MediaError
 from core.fileio import atomic_output
 from core.model import SyncResult
-from core.mux import mux_interleaved
+from core.mux import moved_packets, mux_interleaved
 from core.probe import _short, open_container, probe
 from core.progress import ProgressFn, no_progress
 
@@ -270,18 +270,7 @@ def write_corrected_media(input_path: str | os.PathLike[str], output_path: str |
 def _copied_video(source: av.container.InputContainer, video_in: av.video.stream.VideoStream,
                   video_out: av.video.stream.VideoStream) -> Iterator[av.Packet]:
     """The source's video packets, unchanged but for timestamps moved so the first frame is at 0."""
-    start = video_in.start_time
     try:
-        for packet in source.demux(video_in):
-            if packet.size == 0:
-                continue
-            if start is None:
-                start = packet.pts if packet.pts is not None else packet.dts or 0
-            if packet.pts is not None:
-                packet.pts -= start
-            if packet.dts is not None:
-                packet.dts -= start
-            packet.stream = video_out
-            yield packet
+        yield from moved_packets(source.demux(video_in), video_in.start_time, video_out)
     except av.error.FFmpegError as exc:
         raise MediaError(f"{source.name}: the video could not be copied ({_short(exc)})") from None

@@ -46,6 +46,44 @@ class VideoFrame:
     image: np.ndarray
 
 
+def _audio_layout(ctx: av.audio.codeccontext.AudioCodecContext) -> str:
+    layout = ctx.layout.name if ctx.layout is not None else ""
+    if not layout or layout.endswith("channels"):  # unordered channels (PCM in Matroska): the default order
+        layout = _DEFAULT_LAYOUTS.get(ctx.channels or 1, f"{ctx.channels}c")
+    return layout
+
+
+def _planar_audio(path: str) -> Iterator[tuple[float, np.ndarray]]:
+    """Decode the first audio stream block by block as ``(start_s, planes)``, planes (channels, n) float32.
+
+    ``start_s`` of the first block is where the stream starts on the clip's timeline. Raises
+    :class:`MediaError` when there is no audio stream or nothing in it decodes; a stream that
+    breaks off later simply ends.
+    """
+    with open_container(path) as container:
+        if not container.streams.audio:
+            raise MediaError(f"{path}: has no audio stream")
+        stream = container.streams.audio[0]
+        stream.thread_type = "AUTO"
+        origin = clip_start_s(container)
+        ctx = stream.codec_context
+        planar = av.AudioResampler(format="fltp", layout=_audio_layout(ctx), rate=ctx.sample_rate)
+        start_s: float | None = None
+        decoded = False
+        try:
+            for frame in container.decode(stream):
+                if start_s is None and frame.pts is not None:
+                    start_s = float(frame.pts * frame.time_base) - origin
+                for converted in planar.resample(frame):
+                    decoded = True
+                    yield start_s or 0.0, converted.to_ndarray()
+        except av.error.FFmpegError as exc:
+            if not decoded:
+                raise MediaError(f"{path}: audio could not be decoded ({_short(exc)})") from None
+        for converted in planar.resample(None):
+            yield start_s or 0.0, converted.to_ndarray()
+
+
 def decode_audio(path: str | os.PathLike[str], rate: int | None = 16000) -> AudioTrack:
     """Decode the first audio stream of ``path`` to mono float32.
 
@@ -66,34 +104,23 @@ def decode_audio(path: str | os.PathLike[str], rate: int | None = 16000) -> Audi
     with open_container(path) as container:
         if not container.streams.audio:
             raise MediaError(f"{path}: has no audio stream")
-        stream = container.streams.audio[0]
-        stream.thread_type = "AUTO"
-        origin = clip_start_s(container)
-        source_rate = stream.codec_context.sample_rate
-        channels = stream.codec_context.channels or 1
-        out_rate = rate or source_rate
-        # Keep the stream's rate and layout here: downmix ourselves so channel peaks are measurable,
-        # and resample with soxr rather than swresample so the timing is known exactly.
-        planar = av.AudioResampler(format="fltp", rate=source_rate)
-        resampler = soxr.ResampleStream(source_rate, out_rate, 1, dtype="float32", quality="VHQ") \
-            if out_rate != source_rate else None
-        chunks: list[np.ndarray] = []
-        peak = 0.0
-        start_s: float | None = None
-        try:
-            for frame in container.decode(stream):
-                if start_s is None and frame.pts is not None:
-                    start_s = float(frame.pts * frame.time_base) - origin
-                for converted in planar.resample(frame):
-                    planes = converted.to_ndarray()
-                    peak = max(peak, float(np.max(np.abs(planes))) if planes.size else 0.0)
-                    mono = planes.mean(axis=0, dtype=np.float32)
-                    chunks.append(resampler.resample_chunk(mono) if resampler else mono)
-        except av.error.FFmpegError as exc:
-            if not chunks:
-                raise MediaError(f"{path}: audio could not be decoded ({_short(exc)})") from None
-        if resampler is not None:
-            chunks.append(resampler.resample_chunk(np.zeros(0, np.float32), last=True))
+        ctx = container.streams.audio[0].codec_context
+        source_rate, channels = ctx.sample_rate, ctx.channels or 1
+    out_rate = rate or source_rate
+    # Downmix here rather than in FFmpeg so channel peaks stay measurable, and resample with soxr
+    # rather than swresample so the timing is known exactly; block by block, so memory stays small.
+    resampler = soxr.ResampleStream(source_rate, out_rate, 1, dtype="float32", quality="VHQ") \
+        if out_rate != source_rate else None
+    chunks: list[np.ndarray] = []
+    peak = 0.0
+    start_s: float | None = None
+    for block_start_s, planes in _planar_audio(path):
+        start_s = block_start_s if start_s is None else start_s
+        peak = max(peak, float(np.max(np.abs(planes))) if planes.size else 0.0)
+        mono = planes.mean(axis=0, dtype=np.float32)
+        chunks.append(resampler.resample_chunk(mono) if resampler else mono)
+    if resampler is not None:
+        chunks.append(resampler.resample_chunk(np.zeros(0, np.float32), last=True))
     samples = np.concatenate(chunks).astype(np.float32, copy=False) if chunks else np.zeros(0, np.float32)
     if samples.size == 0:
         raise MediaError(f"{path}: the audio stream has no samples")
@@ -101,7 +128,8 @@ def decode_audio(path: str | os.PathLike[str], rate: int | None = 16000) -> Audi
     return AudioTrack(samples, out_rate, start_s or 0.0, source_rate, channels, float(peak_dbfs))
 
 
-def iter_video_frames(path: str | os.PathLike[str], max_side: int | None = 640) -> Iterator[VideoFrame]:
+def iter_video_frames(path: str | os.PathLike[str], max_side: int | None = 640, start_s: float = 0.0,
+                      end_s: float | None = None) -> Iterator[VideoFrame]:
     """Yield the frames of the first video stream in presentation order.
 
     Parameters
@@ -111,6 +139,9 @@ def iter_video_frames(path: str | os.PathLike[str], max_side: int | None = 640) 
     max_side : int or None
         Downscale so the longer side is at most this many pixels (face landmarks need no more);
         None keeps the full size.
+    start_s, end_s : float
+        Only frames shown at ``start_s <= time < end_s`` (seconds from the clip start); decoding
+        seeks to the key frame before ``start_s``.
 
     Raises
     ------
@@ -130,14 +161,24 @@ def iter_video_frames(path: str | os.PathLike[str], max_side: int | None = 640) 
         scale = min(1.0, max_side / max(width, height)) if max_side and width and height else 1.0
         out_w, out_h = (max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2)) \
             if scale < 1.0 else (width, height)
+        if start_s > 0 and stream.time_base is not None:
+            try:
+                container.seek(int((start_s + origin) / stream.time_base), stream=stream, backward=True)
+            except av.error.FFmpegError:
+                container.seek(0)  # not seekable: decode from the start and skip
         decoded = 0
         try:
             for frame in container.decode(stream):
                 if frame.pts is None:
                     continue
+                time_s = float(frame.pts * frame.time_base) - origin
+                if time_s < start_s:
+                    continue
+                if end_s is not None and time_s >= end_s:
+                    break
                 image = frame.to_ndarray(format="rgb24", width=out_w, height=out_h)
                 decoded += 1
-                yield VideoFrame(float(frame.pts * frame.time_base) - origin, image)
+                yield VideoFrame(time_s, image)
         except av.error.FFmpegError as exc:
             if decoded == 0:
                 raise MediaError(f"{path}: video could not be decoded ({_short(exc)})") from None
@@ -180,25 +221,10 @@ def decode_audio_channels(path: str | os.PathLike[str]) -> AudioChannels:
     with open_container(path) as container:
         if not container.streams.audio:
             raise MediaError(f"{path}: has no audio stream")
-        stream = container.streams.audio[0]
-        origin = clip_start_s(container)
-        ctx = stream.codec_context
-        layout = ctx.layout.name if ctx.layout is not None else ""
-        if not layout or layout.endswith("channels"):  # unordered channels (PCM in Matroska): the default order
-            layout = _DEFAULT_LAYOUTS.get(ctx.channels or 1, f"{ctx.channels}c")
-        planar = av.AudioResampler(format="fltp", layout=layout, rate=ctx.sample_rate)
-        chunks: list[np.ndarray] = []
-        start_s: float | None = None
-        try:
-            for frame in container.decode(stream):
-                if start_s is None and frame.pts is not None:
-                    start_s = float(frame.pts * frame.time_base) - origin
-                chunks.extend(converted.to_ndarray() for converted in planar.resample(frame))
-        except av.error.FFmpegError as exc:
-            if not chunks:
-                raise MediaError(f"{path}: audio could not be decoded ({_short(exc)})") from None
-        chunks.extend(converted.to_ndarray() for converted in planar.resample(None))
-    if not chunks or sum(c.shape[1] for c in chunks) == 0:
+        ctx = container.streams.audio[0].codec_context
+        rate, layout, codec = ctx.sample_rate, _audio_layout(ctx), ctx.name
+    blocks = list(_planar_audio(path))
+    if sum(planes.shape[1] for _, planes in blocks) == 0:
         raise MediaError(f"{path}: the audio stream has no samples")
-    samples = np.concatenate(chunks, axis=1).astype(np.float32, copy=False)
-    return AudioChannels(samples, ctx.sample_rate, start_s or 0.0, layout, ctx.name)
+    samples = np.concatenate([planes for _, planes in blocks], axis=1).astype(np.float32, copy=False)
+    return AudioChannels(samples, rate, blocks[0][0], layout, codec)

@@ -22,10 +22,10 @@ Method (classical, nothing learned from data):
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
-from scipy import signal
+from scipy import signal, stats
 
 from core.decode import AudioTrack
 from core.face import FaceTrack
@@ -34,17 +34,20 @@ from core.model import SyncResult, SyncWindow
 from core.tolerance import PRESETS, Tolerance
 
 STEP_MS = 1000.0 / GRID_RATE
-# Drift is searched on this grid (ms/min), then refined tenfold around the best value.
-DRIFT_STEP = 5.0
-# Spans shorter than this cannot separate drift from offset noise.
+# Drift needs window estimates spread over at least this span, and at least this many of them.
 MIN_DRIFT_SPAN_S = 20.0
-# A drifting fit must raise the correlation peak by this share over a constant fit.
-DRIFT_GAIN = 0.02
+MIN_DRIFT_WINDOWS = 4
+# The clip's two halves for the agreement test interleave in stretches of this length.
+HALF_CHUNK_S = 1.0
 # Confidence is 0.5 where the peak stands Z_MIDPOINT standard deviations above what unrelated audio
-# reaches on the same picture; Z_SCALE sets how fast it rises. Chosen on the generated corpus clips
-# only (true pairs against mismatched ones); the benchmark scores the real clips.
-Z_MIDPOINT = 2.0
+# reaches on the same picture, counting AGREE_BONUS for each independent agreement on the lag within
+# AGREE_MS (audio bands; clip halves); Z_SCALE sets how fast it rises. Chosen on the generated corpus
+# clips only (27 true pairs against 54 mismatched: 85 % of true pairs confident, 96 % of mismatched
+# inconclusive); the benchmark scores the real clips.
+Z_MIDPOINT = 2.5
 Z_SCALE = 0.5
+AGREE_BONUS = 1.5
+AGREE_MS = 40.0
 # Below this confidence the verdict is inconclusive.
 MIN_CONFIDENCE = 0.5
 # Unrelated audio tracks tried to learn what correlation this clip reaches by chance.
@@ -163,11 +166,13 @@ def canonical_correlation(first: np.ndarray, video: np.ndarray, audio: np.ndarra
 
 
 def _shrink(c: np.ndarray, amount: float) -> np.ndarray:
+    # Features are standardised to unit variance, so 1e-6 is far below any real variance yet above
+    # the round-off of FFT-summed moments, which can leave a (near) zero covariance slightly indefinite.
     p = c.shape[-1]
     scale = np.trace(c, axis1=-2, axis2=-1) / p
-    scale = np.where(scale > 1e-12, scale, 1.0)
+    scale = np.where(scale > 1e-6, scale, 1.0)
     eye = np.eye(p)
-    return (1 - amount) * c + amount * scale[..., None, None] * eye + 1e-9 * eye
+    return (1 - amount) * c + amount * scale[..., None, None] * eye + 1e-6 * eye
 
 
 def shift_lags(x: np.ndarray, shift: float) -> np.ndarray:
@@ -185,8 +190,8 @@ def shift_lags(x: np.ndarray, shift: float) -> np.ndarray:
     return out
 
 
-def combined_curve(moments: LagMoments, drift_ms_per_min: float) -> np.ndarray:
-    """Correlation against the offset at media time 0, with every block shifted by the drift it implies."""
+def combined_moments(moments: LagMoments, drift_ms_per_min: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The whole clip's moments against the offset at media time 0, every block shifted by the drift it implies."""
     first = np.zeros(moments.first.shape[1:])
     video = np.zeros(moments.video.shape[1:])
     audio = np.zeros(moments.audio.shape[1:])
@@ -195,7 +200,50 @@ def combined_curve(moments: LagMoments, drift_ms_per_min: float) -> np.ndarray:
         first += shift_lags(moments.first[b], shift)
         video += shift_lags(moments.video[b], shift)
         audio += shift_lags(moments.audio[b], shift)
-    return canonical_correlation(first, video, audio)
+    return first, video, audio
+
+
+def combined_curve(moments: LagMoments, drift_ms_per_min: float) -> np.ndarray:
+    """Canonical correlation against the offset at media time 0 for a given drift."""
+    return canonical_correlation(*combined_moments(moments, drift_ms_per_min))
+
+
+def block_curve(moments: LagMoments, block: int) -> np.ndarray:
+    """Canonical correlation against lag within one block."""
+    return canonical_correlation(moments.first[block], moments.video[block], moments.audio[block])
+
+
+def bands_agree(first: np.ndarray, video: np.ndarray, audio: np.ndarray, lags: np.ndarray, search_steps: int,
+                lag_ms: float) -> bool:
+    """Whether the lower and the upper half of the audio bands, each on its own, peak where all do.
+
+    Voicing energy (low bands) and frication and formant detail (high bands) are different
+    evidence of the same mouth movement: for the lips' own audio they agree on the lag, for
+    unrelated audio their peaks fall apart (measured on mismatched generated clips: 17 % agree
+    within ``AGREE_MS``, against 66 % of true pairs).
+    """
+    q = audio.shape[-1]
+    for bands in (np.arange(q // 2), np.arange(q // 2, q)):
+        columns = np.concatenate([[0], bands + 1])
+        curve = canonical_correlation(first[..., columns], video, audio[..., bands[:, None], bands])
+        peak = find_peak(curve, lags, search_steps)
+        if peak is None or not peak.interior or abs(peak.lag_ms - lag_ms) > AGREE_MS:
+            return False
+    return True
+
+
+def halves_agree(curves: list[np.ndarray], lags: np.ndarray, search_steps: int, lag_ms: float) -> bool:
+    """Whether the clip's two interleaved halves, each on its own, peak where the whole clip does.
+
+    For the lips' own audio the peak is a property of the speaker and stays put; for unrelated audio
+    it is wherever chance put it (measured: 39 % of true pairs agree within ``AGREE_MS``, 1 % of
+    mismatched ones).
+    """
+    for curve in curves:
+        peak = find_peak(curve, lags, search_steps)
+        if peak is None or not peak.interior or abs(peak.lag_ms - lag_ms) > AGREE_MS:
+            return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -258,7 +306,8 @@ def estimate_sync(face: FaceTrack, audio: AudioTrack, *, fps: float, settings: E
     if streams is None:
         return SyncResult.inconclusive("too little speech while the face is visible", tolerance=tolerance)
     search_steps = int(np.ceil(settings.search_ms / STEP_MS))
-    return judge(streams.moments(), chance_peaks(streams, search_steps), fps, settings)
+    halves = [streams.half(which).moments() for which in (0, 1)]
+    return judge(streams.moments(), halves, chance_peaks(streams, search_steps), fps, settings)
 
 
 @dataclass(frozen=True)
@@ -276,6 +325,11 @@ class Streams:
     def moments(self) -> LagMoments:
         return block_moments(self.video, self.video_weight, self.audio, self.audio_weight,
                              self.max_lag, self.block_len, self.grid_start_s)
+
+    def half(self, which: int) -> Streams:
+        """Only the video steps of alternate ``HALF_CHUNK_S`` stretches (``which`` = 0 or 1)."""
+        chunk = np.arange(self.video.shape[0]) // int(HALF_CHUNK_S * GRID_RATE)
+        return replace(self, video_weight=self.video_weight * (chunk % 2 == which))
 
     def unrelated(self, shift: int) -> Streams:
         """The same audio reversed in time and rotated by ``shift`` steps: as speech-like as the
@@ -321,26 +375,28 @@ def chance_peaks(streams: Streams, search_steps: int, count: int = NULL_COUNT) -
     for i in range(count):
         moments = streams.unrelated(int(i * n / count)).moments()
         inside = np.abs(moments.lags) <= search_steps
-        curves = [canonical_correlation(moments.first[b], moments.video[b], moments.audio[b])
+        curves = [block_curve(moments, b)
                   for b in range(moments.first.shape[0])]
         curves.append(combined_curve(moments, 0.0))
         rows.append([np.nanmax(c[inside]) if np.isfinite(c[inside]).any() else np.nan for c in curves])
     return np.asarray(rows)
 
 
-def confidence_from(peak: Peak | None, chance: np.ndarray) -> float:
+def confidence_from(peak: Peak | None, chance: np.ndarray, agreements: int) -> float:
     """How surely a peak is the lips meeting their own sound, in [0, 1].
 
     The peak's correlation is compared with the peaks that unrelated audio reaches on the same
     picture: ``z`` is its distance above their mean in their standard deviations (at least 0.02, so
-    a few very similar chance peaks cannot make ``z`` explode). ``z = Z_MIDPOINT`` maps to 0.5.
+    a few very similar chance peaks cannot make ``z`` explode). Each independent agreement on the lag
+    (the low and high audio bands, :func:`bands_agree`; the two halves of the clip,
+    :func:`halves_agree`) adds ``AGREE_BONUS``. ``Z_MIDPOINT`` maps to 0.5.
     """
     if peak is None or not peak.interior:
         return 0.0
     chance = chance[np.isfinite(chance)]
     if chance.size < 2:
         return 0.0
-    z = (peak.rho - chance.mean()) / max(float(chance.std()), 0.02)
+    z = (peak.rho - chance.mean()) / max(float(chance.std()), 0.02) + AGREE_BONUS * agreements
     return float(1.0 / (1.0 + np.exp(-(z - Z_MIDPOINT) / Z_SCALE)))
 
 
@@ -352,23 +408,23 @@ def _standardise(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return np.where(mask[:, None], (x - mean) / std, 0.0)
 
 
-def judge(moments: LagMoments, chance: np.ndarray, fps: float, settings: EstimatorSettings) -> SyncResult:
+def judge(moments: LagMoments, halves: list[LagMoments], chance: np.ndarray, fps: float,
+          settings: EstimatorSettings) -> SyncResult:
     """Turn block moments into windows, offset, drift, confidence and verdict.
 
+    ``halves`` are the moments of the two interleaved halves of the clip (:meth:`Streams.half`);
     ``chance`` holds the peak correlations this clip reached against unrelated audio.
     """
     search_steps = int(np.ceil(settings.search_ms / STEP_MS))
     tolerance = settings.tolerance
-    windows = block_windows(moments, chance[:, :-1], search_steps)
-    drift, curve = best_drift(moments, settings.max_drift_ms_per_min, search_steps)
-    peak = find_peak(curve, moments.lags, search_steps)
+    windows = block_windows(moments, halves, chance[:, :-1], search_steps)
+    drift = fit_drift(windows, fps, settings.max_drift_ms_per_min)
+    peak = find_peak(combined_curve(moments, drift), moments.lags, search_steps)
     if peak is None or not peak.interior:
         return SyncResult.inconclusive("no clear correlation peak inside the search range", tolerance=tolerance.name)
-    confidence = confidence_from(peak, chance[:, -1])
-    if drift != 0.0:
-        flat = find_peak(combined_curve(moments, 0.0), moments.lags, search_steps)
-        if not drift_is_real(peak, flat, drift, moments, fps):
-            drift, peak = 0.0, flat
+    agreements = bands_agree(*combined_moments(moments, drift), moments.lags, search_steps, peak.lag_ms) + \
+        halves_agree([combined_curve(h, drift) for h in halves], moments.lags, search_steps, peak.lag_ms)
+    confidence = confidence_from(peak, chance[:, -1], agreements)
     offset = peak.lag_ms
     frame_ms = 1000.0 / fps
     if confidence < MIN_CONFIDENCE:
@@ -391,54 +447,51 @@ def judge(moments: LagMoments, chance: np.ndarray, fps: float, settings: Estimat
                       round(confidence, 3), windows, "", tolerance.name, find_splices(windows, frame_ms))
 
 
-def block_windows(moments: LagMoments, chance: np.ndarray, search_steps: int) -> list[SyncWindow]:
+def block_windows(moments: LagMoments, halves: list[LagMoments], chance: np.ndarray,
+                  search_steps: int) -> list[SyncWindow]:
     """The offset and confidence of each block on its own (``chance``: per-block chance peaks)."""
     windows = []
     for b in range(moments.first.shape[0]):
-        curve = canonical_correlation(moments.first[b], moments.video[b], moments.audio[b])
+        curve = block_curve(moments, b)
         peak = find_peak(curve, moments.lags, search_steps)
         usable = peak is not None and peak.interior
+        agreements = usable and bands_agree(moments.first[b], moments.video[b], moments.audio[b], moments.lags,
+                                            search_steps, peak.lag_ms) + \
+            halves_agree([block_curve(h, b) for h in halves], moments.lags, search_steps, peak.lag_ms)
         start, end = moments.block_span_s[b]
         windows.append(SyncWindow(round(float(start), 3), round(float(end), 3),
                                   round(peak.lag_ms, 1) if usable else None,
-                                  round(confidence_from(peak, chance[:, b]), 3) if usable else 0.0))
+                                  round(confidence_from(peak, chance[:, b], agreements), 3) if usable else 0.0))
     return windows
 
 
-def best_drift(moments: LagMoments, max_drift: float, search_steps: int) -> tuple[float, np.ndarray]:
-    """The drift (ms/min) whose combined curve peaks highest, and that curve.
+def fit_drift(windows: list[SyncWindow], fps: float, max_drift_ms_per_min: float) -> float:
+    """Drift (ms/min) from a robust line through the window offsets, or 0 when there is none to speak of.
 
-    Clips shorter than ``MIN_DRIFT_SPAN_S`` cannot show drift reliably and are measured as constant.
+    A Theil-Sen line (median of pairwise slopes) is fitted, windows further than three robust
+    deviations (and two frames) from it are dropped as outliers, and the line is fitted again. The
+    drift counts only if its 95 % interval excludes zero, it moves the offset by at least half a
+    frame over the windows' span, and it is within ``max_drift_ms_per_min``; otherwise a constant
+    offset explains the clip as well.
     """
-    span = float(moments.block_span_s[-1, 1] - moments.block_span_s[0, 0])
-    flat = combined_curve(moments, 0.0)
-    if span < MIN_DRIFT_SPAN_S or moments.first.shape[0] < 3:
-        return 0.0, flat
-
-    def height(d: float) -> float:
-        curve = combined_curve(moments, d)
-        inside = curve[np.abs(moments.lags) <= search_steps]
-        return float(np.nanmax(inside)) if np.isfinite(inside).any() else -np.inf
-
-    coarse = np.arange(-max_drift, max_drift + 1e-9, DRIFT_STEP)
-    heights = np.array([height(d) for d in coarse])
-    best = float(coarse[int(np.argmax(heights))])
-    fine = np.arange(best - DRIFT_STEP, best + DRIFT_STEP + 1e-9, DRIFT_STEP / 10)
-    best = float(fine[int(np.argmax([height(d) for d in fine]))])
-    return best, combined_curve(moments, best)
-
-
-def drift_is_real(drifting: Peak, flat: Peak | None, drift: float, moments: LagMoments, fps: float) -> bool:
-    """Whether a drift is large enough to matter and clearly better than no drift.
-
-    It must move the offset by at least half a frame over the clip, and the drifting curve's peak
-    must stand out more than the constant one's.
-    """
-    span_min = float(moments.block_span_s[-1, 1] - moments.block_span_s[0, 0]) / 60.0
-    moved_ms = abs(drift) * span_min
-    if flat is None or not flat.interior:
-        return moved_ms >= 0.5 * 1000.0 / fps
-    return moved_ms >= 0.5 * 1000.0 / fps and drifting.rho > flat.rho * (1 + DRIFT_GAIN)
+    usable = [w for w in windows if w.offset_ms is not None]
+    if len(usable) < MIN_DRIFT_WINDOWS:
+        return 0.0
+    t = np.array([(w.start_s + w.end_s) / 2 for w in usable])
+    y = np.array([w.offset_ms for w in usable])
+    if t[-1] - t[0] < MIN_DRIFT_SPAN_S:
+        return 0.0
+    frame_ms = 1000.0 / fps
+    fit = stats.theilslopes(y, t)
+    residual = y - (fit.intercept + fit.slope * t)
+    keep = np.abs(residual) <= max(3 * 1.4826 * float(np.median(np.abs(residual))), 2 * frame_ms)
+    if keep.sum() < MIN_DRIFT_WINDOWS:
+        return 0.0
+    fit = stats.theilslopes(y[keep], t[keep], alpha=0.95)
+    drift = fit.slope * 60.0
+    excludes_zero = fit.low_slope > 0 or fit.high_slope < 0
+    moves = abs(fit.slope) * (t[keep][-1] - t[keep][0]) >= 0.5 * frame_ms
+    return float(drift) if excludes_zero and moves and abs(drift) <= max_drift_ms_per_min else 0.0
 
 
 def find_splices(windows: list[SyncWindow], frame_ms: float) -> list[dict[str, float]]:

@@ -9,26 +9,32 @@ NaN measures, never zeros, so later stages can tell "mouth closed" from "no mout
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import os
 import sys
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from queue import Empty
 
 import numpy as np
 
-from core.decode import VideoFrame
+from core.decode import VideoFrame, iter_video_frames
+from core.progress import ProgressFn, no_progress
 
 # Face Mesh (468-point) indices.
 _EYE_OUTER = (33, 263)
 _NOSE_TIP = 1
 _CHIN = 152
-_FOREHEAD = 10
-_CHEEKS = (234, 454)
 _INNER_PAIRS = ((13, 14), (82, 87), (312, 317))
 _OUTER_PAIR = (0, 17)
 _INNER_CORNERS = (78, 308)
 _OUTER_CORNERS = (61, 291)
 _INNER_CONTOUR = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308, 324, 318, 402, 317, 14, 87, 178, 88, 95)
+_FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377, 152, 148,
+              176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109)
+_USED = sorted({*_EYE_OUTER, _NOSE_TIP, _CHIN, *_OUTER_PAIR, *_INNER_CORNERS, *_OUTER_CORNERS,
+                *(i for pair in _INNER_PAIRS for i in pair), *_INNER_CONTOUR, *_FACE_OVAL})
 
 MOUTH_FEATURES = ("inner_aperture", "outer_aperture", "inner_width", "outer_width", "inner_area", "jaw_drop")
 
@@ -130,8 +136,19 @@ def mouth_measures(points: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def _landmarks(result: object) -> list[np.ndarray]:
-    found = getattr(result, "multi_face_landmarks", None) or []
-    return [np.array([(p.x, p.y) for p in face.landmark], np.float32) for face in found]
+    """Faces in a Face Mesh result as (468, 2) arrays holding only the landmarks LipAlign reads (NaN elsewhere).
+
+    Copying a landmark out of its protobuf costs about a microsecond; all 468 cost more per frame than
+    the decoding of the frame.
+    """
+    faces = []
+    for face in getattr(result, "multi_face_landmarks", None) or []:
+        points = np.full((468, 2), np.nan, np.float32)
+        marks = face.landmark
+        for i in _USED:
+            points[i] = marks[i].x, marks[i].y
+        faces.append(points)
+    return faces
 
 
 class FaceMeshTracker:
@@ -168,11 +185,11 @@ class FaceMeshTracker:
 
     def count_faces(self, image: np.ndarray) -> int:
         """How many faces are in an RGB frame (detected afresh, independent of tracking)."""
-        return len(_landmarks(self._counter.process(image)))
+        return len(getattr(self._counter.process(image), "multi_face_landmarks", None) or [])
 
 
 def track_face(frames: Iterable[VideoFrame], source_size: tuple[int, int],
-               count_every_s: float = 0.5) -> FaceTrack:
+               count_every_s: float = 1.0) -> FaceTrack:
     """Measure the main face in every frame.
 
     Parameters
@@ -211,7 +228,8 @@ def track_face(frames: Iterable[VideoFrame], source_size: tuple[int, int],
             measures, eye = mouth_measures(main)
             mouths.append(measures)
             eyes.append(eye)
-            lo, hi = main.min(axis=0), main.max(axis=0)
+            outline = main[list(_FACE_OVAL)]  # the mesh's outer boundary: its extent is the face's
+            lo, hi = outline.min(axis=0), outline.max(axis=0)
             boxes.append(np.array([lo[0] / width, lo[1] / height, hi[0] / width, hi[1] / height], np.float32))
             eye_mid = (main[_EYE_OUTER[0]] + main[_EYE_OUTER[1]]) / 2
             yaws.append(float((main[_NOSE_TIP][0] - eye_mid[0]) / eye) if eye > 0 else np.nan)
@@ -226,3 +244,70 @@ def track_face(frames: Iterable[VideoFrame], source_size: tuple[int, int],
         frame_width=width,
         frame_height=height,
     )
+
+
+# Clips at least this long are tracked in parallel, one time span per core: starting another
+# process costs about two seconds of imports, which only pays off on longer clips.
+PARALLEL_MIN_S = 20.0
+_progress_queue = None
+
+
+def _init_worker(queue: object) -> None:
+    global _progress_queue
+    _progress_queue = queue
+
+
+def _track_span(path: str, source_size: tuple[int, int], start_s: float, end_s: float | None) -> FaceTrack:
+    def counted() -> Iterator[VideoFrame]:
+        for index, frame in enumerate(iter_video_frames(path, start_s=start_s, end_s=end_s), 1):
+            if index % 25 == 0 and _progress_queue is not None:
+                _progress_queue.put(25)
+            yield frame
+
+    return track_face(counted(), source_size)
+
+
+def concatenate_tracks(tracks: list[FaceTrack]) -> FaceTrack:
+    """Face tracks of consecutive spans of one clip joined into one."""
+    first = tracks[0]
+    return FaceTrack(*(np.concatenate([getattr(t, name) for t in tracks]) for name in
+                       ("time_s", "face_count", "mouth", "box", "eye_distance_px", "yaw")),
+                     frame_width=first.frame_width, frame_height=first.frame_height)
+
+
+def track_face_in_file(path: str, source_size: tuple[int, int], *, duration_s: float, frame_count: int,
+                       progress: ProgressFn = no_progress, workers: int | None = None) -> FaceTrack:
+    """Measure the main face in every frame of ``path``, splitting long clips across processes.
+
+    Parameters
+    ----------
+    path : str, media file.
+    source_size : (width, height) of the video stream.
+    duration_s, frame_count : float, int, from the probe (for the split and for progress).
+    progress : called with the share of frames done.
+    workers : processes to use; default one per core for clips of ``PARALLEL_MIN_S`` or more.
+    """
+    if workers is None:
+        workers = min(os.cpu_count() or 1, 4) if duration_s >= PARALLEL_MIN_S else 1
+    total = max(frame_count, 1)
+    if workers <= 1:
+        def counted() -> Iterator[VideoFrame]:
+            for index, frame in enumerate(iter_video_frames(path)):
+                if index % 25 == 0:
+                    progress(index / total, "tracking lips")
+                yield frame
+
+        return track_face(counted(), source_size)
+    bounds = [duration_s * k / workers for k in range(workers)] + [None]
+    context = multiprocessing.get_context("spawn")  # MediaPipe's threads do not survive a fork
+    queue = context.Queue()
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(queue,)) as pool:
+        futures = [pool.submit(_track_span, path, source_size, bounds[k], bounds[k + 1]) for k in range(workers)]
+        done = 0
+        while not all(f.done() for f in futures):
+            try:
+                done += queue.get(timeout=0.2)
+                progress(done / total, "tracking lips")
+            except Empty:
+                pass
+        return concatenate_tracks([f.result() for f in futures])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import av
 
@@ -11,6 +11,24 @@ def packet_time_s(packet: av.Packet) -> float:
     """When a packet is due in the file: its decode time (presentation time when it has none), seconds."""
     when = packet.dts if packet.dts is not None else packet.pts
     return float(when * packet.time_base) if when is not None else 0.0
+
+
+def moved_packets(packets: Iterable[av.Packet], shift: int | None, stream: av.stream.Stream) -> Iterator[av.Packet]:
+    """Packets copied to ``stream`` with their timestamps moved back by ``shift`` ticks; empty ones dropped.
+
+    ``shift=None`` moves them by the first packet's own time, so the copy starts at 0.
+    """
+    for packet in packets:
+        if packet.size == 0:
+            continue
+        if shift is None:
+            shift = packet.pts if packet.pts is not None else packet.dts or 0
+        if packet.pts is not None:
+            packet.pts -= shift
+        if packet.dts is not None:
+            packet.dts -= shift
+        packet.stream = stream
+        yield packet
 
 
 def mux_interleaved(out: av.container.OutputContainer, leading: Iterable[av.Packet],

@@ -16,7 +16,7 @@ from core.estimate import (
     lagged_sums,
     shift_lags,
 )
-from core.face import track_face
+from core.face import track_face, track_face_in_file
 from core.probe import probe
 from core.synth import offset_audio
 from core.tolerance import PRESETS, parse_tolerance
@@ -129,3 +129,32 @@ def test_search_range_bounds_the_answer(clips):
     assert narrow.offset_ms is None or abs(narrow.offset_ms - base.offset_ms - 1500.0) > 1000 / fps
     wide = estimate_sync(face, far, fps=fps, settings=EstimatorSettings(search_ms=2000))
     assert wide.offset_ms - base.offset_ms == pytest.approx(1500.0, abs=1000 / fps)
+
+
+@pytest.fixture(scope="module")
+def long_clip(corpus):
+    """The longest real clip (71 s, a news presenter), tracked once."""
+    path = str(corpus / "real" / "dfrf__cnn2_25fps.mp4")
+    info = probe(path)
+    face = track_face_in_file(path, (info.width, info.height), duration_s=info.duration_s,
+                              frame_count=info.frame_count)
+    return info.fps_measured, decode_audio(path), face
+
+
+def test_unresampled_long_clip_has_no_drift(long_clip):
+    fps, audio, face = long_clip
+    result = estimate_sync(face, audio, fps=fps, settings=SETTINGS)
+    assert result.verdict in ("in_sync", "offset")
+    assert result.drift_ms_per_min == 0.0
+    assert len(result.windows) >= 10 and all(w.end_s > w.start_s for w in result.windows)
+
+
+@pytest.mark.parametrize("drift", [60.0, -60.0])
+def test_resampled_audio_is_measured_as_drift(long_clip, drift):
+    fps, audio, face = long_clip
+    base = estimate_sync(face, audio, fps=fps, settings=SETTINGS)
+    drifting = replace(audio, samples=offset_audio(audio.samples, audio.rate, 0.0, drift, audio.samples.size))
+    result = estimate_sync(face, drifting, fps=fps, settings=SETTINGS)
+    assert result.verdict == "drift"
+    assert result.drift_ms_per_min == pytest.approx(drift, abs=25.0)
+    assert result.offset_ms == pytest.approx(base.offset_ms, abs=1000 / fps)  # the offset at the start is unchanged
