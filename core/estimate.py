@@ -136,7 +136,10 @@ def block_moments(video: np.ndarray, video_weight: np.ndarray, audio: np.ndarray
         audios.append(lagged_sums(mv, wa * yy, max_lag).reshape(-1, q, q))
         centres.append(grid_start_s + (start + end) / 2 / GRID_RATE)
         spans.append((grid_start_s + start / GRID_RATE, grid_start_s + end / GRID_RATE))
-    return LagMoments(np.arange(-max_lag, max_lag + 1), np.stack(firsts), np.stack(videos), np.stack(audios),
+    # Stored in single precision: a ten-minute clip holds a few hundred blocks of them. Sums of
+    # standardised features lose nothing that matters there; they are summed in double precision.
+    return LagMoments(np.arange(-max_lag, max_lag + 1), np.stack(firsts, dtype=np.float32),
+                      np.stack(videos, dtype=np.float32), np.stack(audios, dtype=np.float32),
                       np.asarray(centres), np.asarray(spans))
 
 
@@ -148,6 +151,7 @@ def canonical_correlation(first: np.ndarray, video: np.ndarray, audio: np.ndarra
     with few independent samples do not produce spurious perfect correlations.
     Returns NaN where the total weight is too small to estimate anything.
     """
+    first, video, audio = (np.asarray(m, np.float64) for m in (first, video, audio))
     weight = first[..., 0, 0]
     safe = np.where(weight > 1e-9, weight, 1.0)
     mx = first[..., 1:, 0] / safe[..., None]

@@ -83,15 +83,32 @@ def speech_activity(samples: np.ndarray, rate: int, n_steps: int) -> np.ndarray:
     return ndimage.maximum_filter1d(voiced, size=int(2 * SPEECH_REACH_S * GRID_RATE) + 1)
 
 
+def log_mel_energies(samples: np.ndarray, rate: int, chunk_frames: int = 60 * GRID_RATE) -> np.ndarray:
+    """Log10 mel band energies (80 Hz to 7.6 kHz, ``N_MELS`` bands), one row per 10 ms step.
+
+    Row ``n`` is centred on sample ``n * rate / GRID_RATE``. Computed a minute at a time, so the
+    spectrogram of a long clip never sits in memory whole; the rows are the same as in one pass.
+    """
+    hop = rate // GRID_RATE
+    n_fft = 512
+    padded = np.pad(samples, n_fft // 2)  # centred frames, as librosa's center=True with zero padding
+    n_frames = 1 + samples.size // hop
+    rows = []
+    for first in range(0, n_frames, chunk_frames):
+        count = min(chunk_frames, n_frames - first)
+        segment = padded[first * hop: (first + count - 1) * hop + n_fft]
+        mel = librosa.feature.melspectrogram(
+            y=segment, sr=rate, n_fft=n_fft, hop_length=hop, win_length=min(n_fft, 4 * hop),
+            n_mels=N_MELS, fmin=80.0, fmax=min(7600.0, rate / 2), center=False)
+        rows.append(np.log10(mel.T + 1e-8))
+    return np.concatenate(rows)
+
+
 def audio_features(audio: AudioTrack) -> AudioFeatures:
     """Log-mel energies (80 Hz to 7.6 kHz) and speech weights at ``GRID_RATE``."""
     if audio.rate % GRID_RATE:
         raise ValueError(f"audio rate {audio.rate} Hz is not a multiple of {GRID_RATE} Hz")
-    hop = audio.rate // GRID_RATE
-    mel = librosa.feature.melspectrogram(
-        y=audio.samples, sr=audio.rate, n_fft=512, hop_length=hop, win_length=min(512, 4 * hop),
-        n_mels=N_MELS, fmin=80.0, fmax=min(7600.0, audio.rate / 2), center=True)
-    log_mel = np.log10(mel.T + 1e-8)
+    log_mel = log_mel_energies(audio.samples, audio.rate)
     speech = speech_activity(audio.samples, audio.rate, log_mel.shape[0])
     return AudioFeatures(log_mel, speech, audio.start_s)
 

@@ -1,0 +1,30 @@
+"""Features on the shared 10 ms grid."""
+
+from __future__ import annotations
+
+import librosa
+import numpy as np
+
+from core.features import GRID_RATE, N_MELS, log_mel_energies, speech_activity
+
+
+def test_log_mel_in_chunks_equals_one_pass():
+    samples = np.random.default_rng(0).standard_normal(16000 * 7).astype(np.float32) * 0.1
+    chunked = log_mel_energies(samples, 16000, chunk_frames=250)
+    mel = librosa.feature.melspectrogram(y=samples, sr=16000, n_fft=512, hop_length=160, win_length=512,
+                                         n_mels=N_MELS, fmin=80.0, fmax=7600.0, center=True, pad_mode="constant")
+    assert np.array_equal(chunked, np.log10(mel.T + 1e-8))
+
+
+def test_speech_weight_spans_pauses_but_not_long_silence():
+    rate = 16000
+    t = np.arange(rate) / rate
+    voiced = (0.3 * np.sin(2 * np.pi * 150 * t) * (1 + np.sin(2 * np.pi * 4 * t))).astype(np.float32)
+    quiet = np.zeros(rate // 2, np.float32)
+    long_quiet = np.zeros(4 * rate, np.float32)
+    noise = np.random.default_rng(1).standard_normal(rate).astype(np.float32) * 1e-4
+    audio = np.concatenate([voiced, quiet, voiced, long_quiet, voiced]) + np.resize(noise, 1)
+    weight = speech_activity(audio, rate, audio.size // (rate // GRID_RATE))
+    step = GRID_RATE  # steps per second
+    assert weight[int(1.25 * step)] == 1.0  # a half-second pause inside speech keeps its weight
+    assert weight[int(4.5 * step)] == 0.0  # the middle of four silent seconds carries none
