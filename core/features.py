@@ -24,6 +24,7 @@ from scipy import ndimage
 
 from core.decode import AudioTrack
 from core.face import FaceTrack
+from core.levels import frame_levels_dbfs
 
 GRID_RATE = 100  # Hz
 N_MELS = 10
@@ -71,15 +72,15 @@ def speech_activity(samples: np.ndarray, rate: int, n_steps: int) -> np.ndarray:
     (n_steps,) float64 in [0, 1]: 1 within ``SPEECH_REACH_S`` of voiced speech, 0 elsewhere.
     """
     step = rate // GRID_RATE
-    pcm = (np.clip(samples, -1, 1) * 32767).astype(np.int16)
     vad = webrtcvad.Vad(2)
-    usable = min(n_steps, pcm.size // step)
+    usable = min(n_steps, samples.size // step)
     voiced = np.zeros(n_steps)
-    frames = pcm[: usable * step].reshape(usable, step)
-    rms_db = 10 * np.log10(np.mean(frames.astype(np.float64) ** 2, axis=1) / 32767**2 + 1e-12)
-    floor = np.percentile(rms_db, 10) if usable else -120.0
+    frames = samples[: usable * step].reshape(usable, step)
+    level_db = frame_levels_dbfs(samples[: usable * step], rate, 1.0 / GRID_RATE)
+    floor = np.percentile(level_db, 10) if usable else -120.0
     for i in range(usable):
-        voiced[i] = vad.is_speech(frames[i].tobytes(), rate) and rms_db[i] > floor + 10
+        pcm = (np.clip(frames[i], -1, 1) * 32767).astype(np.int16)  # one frame at a time: no copy of the track
+        voiced[i] = level_db[i] > floor + 10 and vad.is_speech(pcm.tobytes(), rate)
     return ndimage.maximum_filter1d(voiced, size=int(2 * SPEECH_REACH_S * GRID_RATE) + 1)
 
 

@@ -57,12 +57,18 @@ def frame_levels_dbfs(samples: np.ndarray, rate: int, frame_s: float = LEVEL_FRA
     _check_rate(rate)
     if frame_s <= 0:
         raise ValueError(f"frame length must be positive, got {frame_s}")
-    x = np.asarray(samples, dtype=np.float64)
+    x = np.asarray(samples)
     size = max(1, round(frame_s * rate))
     count = x.size // size
     if count == 0:
-        return np.array([to_dbfs(np.sqrt(np.mean(x**2)))]) if x.size else np.zeros(0)
-    power = np.mean(x[: count * size].reshape(count, size) ** 2, axis=1)
+        return np.array([to_dbfs(np.sqrt(np.mean(x.astype(np.float64) ** 2)))]) if x.size else np.zeros(0)
+    frames = x[: count * size].reshape(count, size)
+    power = np.empty(count)
+    # A few thousand frames at a time: squares of a whole long clip in double precision would take
+    # more memory than everything else the analysis holds.
+    for first in range(0, count, 4096):
+        block = frames[first:first + 4096].astype(np.float64)
+        power[first:first + 4096] = np.mean(block * block, axis=1)
     return to_dbfs(np.sqrt(power))
 
 
