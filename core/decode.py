@@ -53,6 +53,15 @@ def _audio_layout(ctx: av.audio.codeccontext.AudioCodecContext) -> str:
     return layout
 
 
+def _audio_facts(path: str) -> tuple[int, int, str, str]:
+    """Sample rate, channel count, channel layout and codec name of the first audio stream."""
+    with open_container(path) as container:
+        if not container.streams.audio:
+            raise MediaError(f"{path}: has no audio stream")
+        ctx = container.streams.audio[0].codec_context
+        return ctx.sample_rate, ctx.channels or 1, _audio_layout(ctx), ctx.name
+
+
 def _planar_audio(path: str) -> Iterator[tuple[float, np.ndarray]]:
     """Decode the first audio stream block by block as ``(start_s, planes)``, planes (channels, n) float32.
 
@@ -101,11 +110,7 @@ def decode_audio(path: str | os.PathLike[str], rate: int | None = 16000) -> Audi
         No audio stream, or nothing decodable in it.
     """
     path = os.fspath(path)
-    with open_container(path) as container:
-        if not container.streams.audio:
-            raise MediaError(f"{path}: has no audio stream")
-        ctx = container.streams.audio[0].codec_context
-        source_rate, channels = ctx.sample_rate, ctx.channels or 1
+    source_rate, channels, _, _ = _audio_facts(path)
     out_rate = rate or source_rate
     # Downmix here rather than in FFmpeg so channel peaks stay measurable, and resample with soxr
     # rather than swresample so the timing is known exactly; block by block, so memory stays small.
@@ -218,11 +223,7 @@ def decode_audio_channels(path: str | os.PathLike[str]) -> AudioChannels:
         No audio stream, or nothing decodable in it.
     """
     path = os.fspath(path)
-    with open_container(path) as container:
-        if not container.streams.audio:
-            raise MediaError(f"{path}: has no audio stream")
-        ctx = container.streams.audio[0].codec_context
-        rate, layout, codec = ctx.sample_rate, _audio_layout(ctx), ctx.name
+    rate, _, layout, codec = _audio_facts(path)
     blocks = list(_planar_audio(path))
     if sum(planes.shape[1] for _, planes in blocks) == 0:
         raise MediaError(f"{path}: the audio stream has no samples")
