@@ -159,14 +159,21 @@ def canonical_correlation(first: np.ndarray, video: np.ndarray, audio: np.ndarra
     cxy = first[..., 1:, 1:] / safe[..., None, None] - mx[..., :, None] * my[..., None, :]
     cxx = video / safe[..., None, None] - mx[..., :, None] * mx[..., None, :]
     cyy = audio / safe[..., None, None] - my[..., :, None] * my[..., None, :]
-    cxx = _shrink(cxx, regularisation)
-    cyy = _shrink(cyy, regularisation)
-    lx = np.linalg.cholesky(cxx)
-    ly = np.linalg.cholesky(cyy)
-    m = np.linalg.solve(lx, cxy)
-    m = np.swapaxes(np.linalg.solve(ly, np.swapaxes(m, -1, -2)), -1, -2)
+    m = _inverse_sqrt(_shrink(cxx, regularisation)) @ cxy @ _inverse_sqrt(_shrink(cyy, regularisation))
     rho = np.linalg.svd(m, compute_uv=False)[..., 0]
-    return np.where(weight > GRID_RATE / 2, rho, np.nan)
+    return np.where(weight > GRID_RATE / 2, np.minimum(rho, 1.0), np.nan)
+
+
+def _inverse_sqrt(c: np.ndarray) -> np.ndarray:
+    """Symmetric inverse square root, flooring eigenvalues at 1e-9.
+
+    Where only a few steps carry weight, the round-off of summed moments can leave a covariance very
+    slightly indefinite; a Cholesky factorisation would fail there, this cannot (and such lags are
+    reported as NaN anyway).
+    """
+    values, vectors = np.linalg.eigh(0.5 * (c + np.swapaxes(c, -1, -2)))
+    scale = 1.0 / np.sqrt(np.maximum(values, 1e-9))
+    return (vectors * scale[..., None, :]) @ np.swapaxes(vectors, -1, -2)
 
 
 def _shrink(c: np.ndarray, amount: float) -> np.ndarray:

@@ -158,3 +158,19 @@ def test_resampled_audio_is_measured_as_drift(long_clip, drift):
     assert result.verdict == "drift"
     assert result.drift_ms_per_min == pytest.approx(drift, abs=25.0)
     assert result.offset_ms == pytest.approx(base.offset_ms, abs=1000 / fps)  # the offset at the start is unchanged
+
+
+def test_nearly_empty_lags_do_not_break_the_correlation():
+    # Eleven weighted steps, one live audio band: round-off leaves the audio covariance slightly
+    # indefinite, as summed single-precision moments do at the edge of the audio.
+    rng = np.random.default_rng(4)
+    x, y = rng.standard_normal((11, 2)), np.zeros((11, 3))
+    y[:, 0] = rng.standard_normal(11) * 1e-3
+    w = np.ones((11, 1))
+    first = np.hstack([w, x]).T @ np.hstack([w, y])
+    audio = y.T @ y - 1e-7 * np.eye(3)
+    rho = canonical_correlation(first, x.T @ x, audio)
+    assert np.isnan(rho)  # too little weight to say anything, and no exception
+    many = np.broadcast_to(first, (4, *first.shape)) * 10  # enough weight: a finite value in [0, 1]
+    rho = canonical_correlation(many, np.broadcast_to(x.T @ x * 10, (4, 2, 2)), np.broadcast_to(audio * 10, (4, 3, 3)))
+    assert np.all((rho >= 0) & (rho <= 1))
