@@ -50,6 +50,12 @@ class ProgressBar:
                 self.stream.write(f"{self.label}: {fraction:.0%} {stage}\n")
         self.stream.flush()
 
+    def __enter__(self) -> ProgressBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
         if self.shown:
             self.stream.write("\r" + " " * 80 + "\r")

@@ -46,17 +46,15 @@ def run(args: argparse.Namespace) -> int:
     reports = []
     failed = 0
     for path in args.files:
-        bar = ProgressBar(f"analyzing {path}")
-        try:
-            reports.append(analyze_file(path, options, bar).report)
-        except MediaError as exc:
-            if len(args.files) == 1:
-                raise
-            print(f"lipalign: {exc}", file=sys.stderr)
-            failed += 1
-            continue
-        finally:
-            bar.close()
+        with ProgressBar(f"analyzing {path}") as bar:
+            try:
+                reports.append(analyze_file(path, options, bar).report)
+            except MediaError as exc:
+                if len(args.files) == 1:
+                    raise
+                print(f"lipalign: {exc}", file=sys.stderr)
+                failed += 1
+                continue
         if args.json != "-":
             print(format_summary(reports[-1]))
             print()

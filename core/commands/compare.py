@@ -22,11 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.json and args.json != "-":
         check_output(args.json, args.reference, args.delivered)
-    bar = ProgressBar(f"comparing {args.delivered}")
-    try:
+    with ProgressBar(f"comparing {args.delivered}") as bar:
         result = compare_files(args.reference, args.delivered, search_s=args.search_s, progress=bar)
-    finally:
-        bar.close()
     if args.json != "-":
         print(format_comparison(result))
     write_json(args.json, result.to_dict())

@@ -34,11 +34,8 @@ def run(args: argparse.Namespace) -> int:
         fps = parse_fps(args.fps) if args.fps else None
     except ValueError as exc:
         raise MediaError(str(exc)) from None
-    bar = ProgressBar(f"conforming {args.input}")
-    try:
+    with ProgressBar(f"conforming {args.input}") as bar:
         result = conform_fps(args.input, args.output, fps, bar)
-    finally:
-        bar.close()
     after = probe(args.output)
     payload = result.to_dict() | {"verified": {"fps_declared": after.fps_declared, "fps_measured": after.fps_measured,
                                                "vfr": after.vfr, "video_start_s": after.video_start_s,

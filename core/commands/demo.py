@@ -54,11 +54,8 @@ def run(args: argparse.Namespace) -> int:
             raise MediaError(f"{folder}: the output folder does not exist")
         clip = folder / DEMO_NAME
         truth = synthesize_from_args(clip, args)
-        bar = ProgressBar(f"analyzing {clip}")
-        try:
+        with ProgressBar(f"analyzing {clip}") as bar:
             report = analyze_file(clip, options, bar).report
-        finally:
-            bar.close()
     print(format_summary(report))
     print()
     line, within = verdict_line(truth, report.sync)

@@ -70,8 +70,7 @@ def run(args: argparse.Namespace) -> int:
     check_output(args.output, args.input)
     settings = estimator_settings(args)
     options = AnalysisOptions(estimator=settings)
-    bar = ProgressBar(f"fixing {args.input}")
-    try:
+    with ProgressBar(f"fixing {args.input}") as bar:
         before = None
         if args.from_report and args.drift_ms_per_min is not None:
             raise MediaError("give either --from-report or --drift-ms-per-min, not both")
@@ -106,8 +105,6 @@ def run(args: argparse.Namespace) -> int:
             result["residual"] = {**_sync_fields(after.sync), "within_tolerance": ok,
                                   "tolerance": settings.tolerance.name}
             status = 0 if ok else 1
-    finally:
-        bar.close()
     if args.json != "-":
         print(_summary(result))
     write_json(args.json, result)

@@ -33,13 +33,10 @@ def run(args: argparse.Namespace) -> int:
     check_output(args.output, args.input)
     if args.json and args.json != "-":
         check_output(args.json, args.input)
-    bar = ProgressBar(f"preparing {args.input}")
-    try:
+    with ProgressBar(f"preparing {args.input}") as bar:
         result = prep_audio_file(args.input, args.output, rate=args.rate, peak_dbfs=args.peak_dbfs,
                                  max_silence_s=args.max_silence_ms / 1000.0, denoise=not args.no_denoise,
                                  progress=bar)
-    finally:
-        bar.close()
     if args.json != "-":
         print(format_prep(result))
     write_json(args.json, result.to_dict())

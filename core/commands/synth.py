@@ -26,15 +26,13 @@ def add_clip_arguments(parser: argparse.ArgumentParser, *, offset_ms: float = 0.
 def synthesize_from_args(output: str | os.PathLike[str], args: argparse.Namespace,
                          audio_codec: str | None = None) -> SynthTruth:
     """Run :func:`core.synth.synthesize` with the shared options, bad values becoming one-line errors."""
-    bar = ProgressBar(f"synthesising {output}")
-    try:
-        return synthesize(output, offset_ms=args.offset_ms, drift_ms_per_min=args.drift_ms_per_min, fps=args.fps,
-                          sample_rate=args.sample_rate, duration_s=args.duration, seed=args.seed,
-                          audio_codec=audio_codec, progress=bar)
-    except ValueError as exc:
-        raise MediaError(f"{output}: {exc}") from None
-    finally:
-        bar.close()
+    with ProgressBar(f"synthesising {output}") as bar:
+        try:
+            return synthesize(output, offset_ms=args.offset_ms, drift_ms_per_min=args.drift_ms_per_min,
+                              fps=args.fps, sample_rate=args.sample_rate, duration_s=args.duration, seed=args.seed,
+                              audio_codec=audio_codec, progress=bar)
+        except ValueError as exc:
+            raise MediaError(f"{output}: {exc}") from None
 
 
 def register(sub: argparse._SubParsersAction) -> None:
