@@ -17,14 +17,30 @@ from pathlib import Path
 from core.errors import MediaError
 
 
+def same_file(first: str | os.PathLike[str], second: str | os.PathLike[str]) -> bool:
+    """Whether two paths name one file: the same spelling resolved, a symbolic link to it, or a hard link."""
+    a, b = Path(first), Path(second)
+    if a.exists() and b.exists() and os.path.samefile(a, b):
+        return True
+    return a.resolve() == b.resolve()
+
+
 def refuse_overwriting_input(output: str | os.PathLike[str], *inputs: str | os.PathLike[str]) -> None:
     """Raise :class:`MediaError` when ``output`` is one of ``inputs`` (same file, any spelling)."""
-    out = Path(output)
-    for src in inputs:
-        src_path = Path(src)
-        same = out.exists() and src_path.exists() and os.path.samefile(out, src_path)
-        if same or out.resolve() == src_path.resolve():
-            raise MediaError(f"{output}: refusing to overwrite the input file; choose another output path")
+    if any(same_file(output, src) for src in inputs):
+        raise MediaError(f"{output}: refusing to overwrite the input file; choose another output path")
+
+
+def refuse_writing_twice(*outputs: str | os.PathLike[str] | None) -> None:
+    """Raise :class:`MediaError` when two of a command's outputs are one file (``None`` and ``-``, stdout, skipped).
+
+    The second write would replace the first: a JSON report given the media output's name destroys the media.
+    """
+    paths = [p for p in outputs if p is not None and os.fspath(p) != "-"]
+    for i, first in enumerate(paths):
+        for second in paths[i + 1:]:
+            if same_file(first, second):
+                raise MediaError(f"{second}: given as two different outputs; choose another path for one of them")
 
 
 @contextlib.contextmanager
@@ -42,14 +58,33 @@ def atomic_output(path: str | os.PathLike[str]) -> Iterator[Path]:
     remove_stale_temp_files(dest)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.stem}.{os.getpid()}.", suffix=f".lipalign-tmp{dest.suffix}",
                                     dir=folder)
+    # mkstemp makes the file private (0600); the output is an ordinary file, readable as the umask allows.
+    os.fchmod(fd, 0o666 & ~_umask())
     os.close(fd)
     tmp = Path(tmp_name)
     try:
         yield tmp
+        _flush_to_disk(tmp)
         os.replace(tmp, dest)
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+
+
+def _umask() -> int:
+    # The only way to read the umask is to set it; put it straight back.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _flush_to_disk(path: Path) -> None:
+    """Make the written bytes durable before the rename, so a crash cannot leave an empty file under the final name."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def temp_files_of(path: str | os.PathLike[str]) -> list[Path]:
