@@ -18,7 +18,7 @@ import av
 import numpy as np
 
 from core.errors import MediaError
-from core.fileio import atomic_output
+from core.fileio import atomic_output, refuse_overwriting_input
 from core.mux import moved_packets, mux_interleaved
 from core.probe import _short, clip_start_s, open_container, probe
 from core.progress import ProgressFn, no_progress
@@ -102,6 +102,7 @@ def conform_fps(input_path: str | os.PathLike[str], output_path: str | os.PathLi
         Unreadable input, no video, or an output container that is not .mp4, .m4v, .mov or .mkv.
     """
     input_path, output_path = os.fspath(input_path), os.fspath(output_path)
+    refuse_overwriting_input(output_path, input_path)
     ext = Path(output_path).suffix.lower()
     if ext not in VIDEO_ENCODER:
         raise MediaError(f"{output_path}: conform-fps writes {', '.join(VIDEO_ENCODER)} files")

@@ -24,7 +24,7 @@ import soxr
 
 from core.decode import AudioChannels, decode_audio_channels
 from core.errors import MediaError
-from core.fileio import atomic_output
+from core.fileio import atomic_output, refuse_overwriting_input
 from core.model import SyncResult
 from core.mux import moved_packets, mux_interleaved
 from core.probe import _short, open_container, probe
@@ -102,8 +102,10 @@ def correct_audio(samples: np.ndarray, rate: int, offset_ms: float, drift_ms_per
     lead = round(offset_ms * rate / 1000.0)
     if drift_ms_per_min == 0.0:
         return shift_samples(x, -lead)
-    # Slip first (the offset is measured at time 0), then play the rest faster by the exact ratio.
-    start = shift_samples(x, -lead) if lead < 0 else x[..., lead:]
+    # Slip first (the offset is measured at time 0), then play the rest faster by the exact ratio. Early
+    # audio is padded, not shifted within its length: sped up, its last samples are still needed.
+    pad = np.zeros((*x.shape[:-1], -lead), np.float32) if lead < 0 else None
+    start = np.concatenate([pad, x], axis=-1) if pad is not None else x[..., lead:]
     if start.shape[-1] == 0:
         return np.zeros_like(x)
     resampled = soxr.resample(np.ascontiguousarray(start.T), rate * speed_ratio(drift_ms_per_min), rate,
@@ -225,6 +227,7 @@ def write_corrected_media(input_path: str | os.PathLike[str], output_path: str |
         Unreadable input, no audio stream, a container that cannot hold the video codec.
     """
     input_path, output_path = os.fspath(input_path), os.fspath(output_path)
+    refuse_overwriting_input(output_path, input_path)
     try:
         check_correction(offset_ms, drift_ms_per_min)
     except ValueError as exc:

@@ -16,8 +16,8 @@ import numpy as np
 from core import levels
 from core.decode import decode_audio
 from core.errors import MediaError
-from core.fileio import atomic_output
-from core.probe import open_container
+from core.fileio import atomic_output, refuse_overwriting_input
+from core.probe import open_container, probe
 from core.progress import ProgressFn, no_progress
 
 DEFAULT_RATE = 22050  # Hz: what most lip-sync generators expect
@@ -129,9 +129,11 @@ def prep_audio_file(input_path: str | os.PathLike[str], output_path: str | os.Pa
     Raises
     ------
     MediaError
-        Unreadable input, no audio, an output that is not ``.wav``, or parameters out of range.
+        Unreadable or truncated input, no audio, an output that is not ``.wav`` or is the input,
+        or parameters out of range.
     """
     input_path, output_path = os.fspath(input_path), os.fspath(output_path)
+    refuse_overwriting_input(output_path, input_path)
     if not output_path.lower().endswith(".wav"):
         raise MediaError(f"{output_path}: prep-audio writes a .wav file")
     if rate not in RATES:
@@ -141,6 +143,9 @@ def prep_audio_file(input_path: str | os.PathLike[str], output_path: str | os.Pa
     if not 0.0 <= max_silence_s <= 10.0:
         raise MediaError(f"silence limit {max_silence_s} s is out of range; choose 0 to 10")
     progress(0.0, "decoding audio")
+    # Probing refuses a truncated file, which would otherwise decode into a silently shorter clip.
+    if not probe(input_path).has_audio:
+        raise MediaError(f"{input_path}: has no audio stream")
     track = decode_audio(input_path, rate)
     audio = track.samples
     floor_before = levels.noise_floor_dbfs(levels.frame_levels_dbfs(audio, rate))

@@ -95,6 +95,19 @@ def test_measured_round_trip_is_within_a_frame(corpus, tmp_path):
     assert verified, "the estimator was confident on none of the round trips"
 
 
+def test_audio_only_copy_is_written_and_said_to_be_unverified(late_clip, tmp_path, capsys):
+    # The lips are the measure: a .wav has none, so the copy is not re-measured (it used to fail with exit 2
+    # after writing it).
+    _, late, reference = late_clip
+    out, report = tmp_path / "fixed.wav", tmp_path / "fix.json"
+    assert main(["fix", str(late), "-o", str(out), "--offset-ms", str(LATE_SAMPLES / 44.1), "--json", str(report)]) == 0
+    result = json.loads(report.read_text())
+    assert result["residual"] is None and "no video" in result["unverified_reason"]
+    assert "not verified (the output has no video" in capsys.readouterr().out
+    lag, _ = gcc_phat(reference, decode_audio(out, None).samples, 10000)
+    assert abs(lag) < 0.05
+
+
 def test_residual_outside_tolerance_exits_1(late_clip, tmp_path):
     _, late, _ = late_clip
     # Correcting the wrong way doubles the error: the verification must catch it.

@@ -5,14 +5,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import dataclass
+from pathlib import Path
 
 from core.analyze import AnalysisOptions, analyze_file
 from core.commands.analyze import add_estimator_arguments, estimator_settings
 from core.commands.common import check_output, write_json
 from core.correct import correction_from_sync, write_corrected_media
 from core.errors import MediaError
+from core.fileio import refuse_writing_twice
 from core.model import REPORT_SCHEMA, SyncResult
-from core.progress import ProgressBar
+from core.progress import ProgressBar, ProgressFn
 from core.tolerance import Tolerance
 
 
@@ -61,19 +64,48 @@ def residual_within(sync: SyncResult, tolerance: Tolerance, fps: float, duration
     return tolerance.accepts(sync.offset_ms, fps) and tolerance.accepts(end, fps)
 
 
+@dataclass(frozen=True)
+class _Span:
+    """The share of the progress bar one stage of fix fills, from ``start`` for ``length``."""
+
+    start: float
+    length: float
+
+    def of(self, bar: ProgressFn) -> ProgressFn:
+        return lambda fraction, stage: bar(self.start + self.length * fraction, stage)
+
+
+def _progress_spans(measuring: bool, verifying: bool) -> tuple[_Span, _Span, _Span]:
+    """Spans of the measure, write and verify stages; a stage that does not run takes none of the bar.
+
+    A measurement (face tracking) takes about twice as long as writing the copy.
+    """
+    weights = (2.0 if measuring else 0.0, 1.0, 2.0 if verifying else 0.0)
+    total = sum(weights)
+    starts = (0.0, weights[0], weights[0] + weights[1])
+    return tuple(_Span(start / total, weight / total) for start, weight in zip(starts, weights, strict=True))
+
+
 def _sync_fields(sync: SyncResult) -> dict:
     return {"verdict": sync.verdict, "offset_ms": sync.offset_ms, "offset_frames": sync.offset_frames,
             "drift_ms_per_min": sync.drift_ms_per_min, "confidence": sync.confidence, "reason": sync.reason}
 
 
 def run(args: argparse.Namespace) -> int:
-    check_output(args.output, args.input)
+    inputs = [args.input, *([args.from_report] if args.from_report else [])]
+    check_output(args.output, *inputs)
+    if args.json and args.json != "-":
+        check_output(args.json, *inputs)
+    refuse_writing_twice(args.output, args.json)
     settings = estimator_settings(args)
     options = AnalysisOptions(estimator=settings)
+    if args.from_report and args.drift_ms_per_min is not None:
+        raise MediaError("give either --from-report or --drift-ms-per-min, not both")
+    measuring = not args.from_report and args.offset_ms is None and args.drift_ms_per_min is None
+    verifying = not args.no_verify and Path(args.output).suffix.lower() != ".wav"
+    measure, write, verify = _progress_spans(measuring, verifying)
     with ProgressBar(f"fixing {args.input}") as bar:
         before = None
-        if args.from_report and args.drift_ms_per_min is not None:
-            raise MediaError("give either --from-report or --drift-ms-per-min, not both")
         if args.from_report:
             offset, drift = _correction_from_report(args.from_report)
             source = "report"
@@ -81,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
             offset, drift = args.offset_ms or 0.0, args.drift_ms_per_min or 0.0
             source = "given"
         else:
-            measured = analyze_file(args.input, options, lambda f, s: bar(0.4 * f, s)).report.sync
+            measured = analyze_file(args.input, options, measure.of(bar)).report.sync
             before = _sync_fields(measured)
             try:
                 offset, drift = correction_from_sync(measured)
@@ -91,20 +123,25 @@ def run(args: argparse.Namespace) -> int:
                                        "correction": None, "measured": before, "residual": None})
                 return 1
             source = "measured"
-        written = write_corrected_media(args.input, args.output, offset, drift, lambda f, s: bar(0.4 + 0.2 * f, s))
+        written = write_corrected_media(args.input, args.output, offset, drift, write.of(bar))
         result = {"schema": "lipalign.fix/1", "input": args.input, "output": args.output,
                   "correction": {"source": source, "offset_ms": offset, "drift_ms_per_min": drift,
                                  "slip_samples": written.applied_slip_samples, "sample_rate": written.sample_rate},
                   "measured": before, "audio_codec": written.audio_codec, "video_copied": written.video_copied,
-                  "residual": None}
+                  "residual": None, "unverified_reason": None}
         status = 0
-        if not args.no_verify:
-            after = analyze_file(args.output, options, lambda f, s: bar(0.6 + 0.4 * f, s)).report
+        if args.no_verify:
+            result["unverified_reason"] = "--no-verify"
+        elif not written.video_codec:  # the lips are the measure: an audio-only copy cannot be re-measured
+            result["unverified_reason"] = "the output has no video to measure the audio against"
+        else:
+            after = analyze_file(args.output, options, verify.of(bar)).report
             fps = after.media.fps_measured or after.media.fps_declared or 25.0
             ok = residual_within(after.sync, settings.tolerance, fps, after.media.duration_s)
             result["residual"] = {**_sync_fields(after.sync), "within_tolerance": ok,
                                   "tolerance": settings.tolerance.name}
             status = 0 if ok else 1
+        bar(1.0, "done")
     if args.json != "-":
         print(_summary(result))
     write_json(args.json, result)
@@ -118,7 +155,7 @@ def _summary(result: dict) -> str:
              f"audio {result['audio_codec']}, video {'copied' if result['video_copied'] else 'none'}"]
     r = result["residual"]
     if r is None:
-        lines.append("not verified (--no-verify)")
+        lines.append(f"not verified ({result['unverified_reason']})")
     elif r["verdict"] == "inconclusive" or r["offset_ms"] is None:
         lines.append(f"residual: could not be measured ({r['reason'] or r['verdict']}); not verified")
     else:
