@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -23,22 +25,44 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 RUNTIME_LOCK = REPO / "installer" / "requirements.lock"
 DEV_LOCK = REPO / "installer" / "requirements-dev.lock"
-SUPPORTED = ((3, 10), (3, 11), (3, 12))
+MANIFEST = REPO / "manifest.json"
 STAMP_NAME = "lipalign-stamp.txt"
 
 
+def supported_versions(requires: str) -> tuple[tuple[int, int], ...]:
+    """The Python 3 minor versions a ``">=3.X,<3.Y"`` range (manifest ``python.requires``) allows.
+
+    Parameters
+    ----------
+    requires : str
+        A lower bound ``>=3.X`` and an exclusive upper bound ``<3.Y``, comma separated.
+
+    Returns
+    -------
+    tuple of (int, int)
+        ``(3, X) .. (3, Y - 1)`` in ascending order.
+    """
+    match = re.fullmatch(r"\s*>=\s*3\.(\d+)\s*,\s*<\s*3\.(\d+)\s*", requires)
+    if not match:
+        raise ValueError(f"python range {requires!r} is not of the form '>=3.X,<3.Y'")
+    return tuple((3, minor) for minor in range(int(match[1]), int(match[2])))
+
+
+# The range lives in manifest.json (pyproject.toml's requires-python is checked against it by the tests).
+SUPPORTED = supported_versions(json.loads(MANIFEST.read_text(encoding="utf-8"))["python"]["requires"])
+
+
 def find_interpreter() -> str:
-    """Return a Python 3.10-3.12 interpreter: this one if it fits, else one on PATH."""
+    """Return a supported Python interpreter: this one if it fits, else the newest supported one on PATH."""
     if sys.version_info[:2] in SUPPORTED:
         return sys.executable
     for major, minor in reversed(SUPPORTED):
         found = shutil.which(f"python{major}.{minor}")
         if found:
             return found
-    sys.exit(
-        f"lipalign: needs Python 3.10, 3.11 or 3.12 (this is {sys.version.split()[0]}); "
-        "install one of them and run this script again"
-    )
+    names = ", ".join(f"{major}.{minor}" for major, minor in SUPPORTED)
+    sys.exit(f"lipalign: needs Python {names} (this is {sys.version.split()[0]}); "
+             "install one of them and run this script again")
 
 
 def env_python(env: Path) -> Path:
@@ -46,8 +70,9 @@ def env_python(env: Path) -> Path:
 
 
 def wanted_stamp(dev: bool) -> str:
+    # The manifest is hashed too: the installed package's version is read from it at install time.
     digest = hashlib.sha256()
-    for path in (RUNTIME_LOCK, REPO / "pyproject.toml", *((DEV_LOCK,) if dev else ())):
+    for path in (RUNTIME_LOCK, REPO / "pyproject.toml", MANIFEST, *((DEV_LOCK,) if dev else ())):
         digest.update(path.read_bytes())
     return f"{digest.hexdigest()} dev={dev} repo={REPO}\n"
 
