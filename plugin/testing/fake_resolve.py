@@ -1014,6 +1014,10 @@ class FakeTimelineItem(_Api, _Markers, _Colored):
         return self._mpi
 
     def GetLinkedItems(self) -> list[FakeTimelineItem]:
+        return self._linked()
+
+    def _linked(self) -> list[FakeTimelineItem]:
+        # Links exist from 18.5 (SetClipsLinked) although GetLinkedItems only reads them from 19.0.
         group = self._timeline._links.get(self._link, set()) if self._link else set()
         return sorted((i for i in group if i is not self), key=_item_order)
 
@@ -1061,7 +1065,7 @@ class FakeTimelineItem(_Api, _Markers, _Colored):
         return self._properties.get(propertyKey)
 
     def snapshot(self, ids: bool) -> dict[str, Any]:
-        linked = [i._uid if ids else [i._kind, i._track_index(), i._start] for i in self.GetLinkedItems()]
+        linked = [i._uid if ids else [i._kind, i._track_index(), i._start] for i in self._linked()]
         data = {"name": self._name, "media": self._mpi._path, "start": self._start, "duration": self._duration,
                 "source_start": self._src_start, "source_end": self._src_end, "enabled": self._enabled,
                 "color": self._color, "markers": self.GetMarkers(), "flags": list(self._flags),
