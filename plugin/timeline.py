@@ -251,27 +251,50 @@ def read_clips(timeline: Any, info: TimelineInfo) -> _Reading:
     return _Reading(clips, items, skipped, [])
 
 
-def _select(session: _Session, reading: _Reading) -> None:
-    """Keep only the selected clips. The timeline API has no item selection, so this uses what exists."""
-    pool = session.media_pool
+@dataclass(frozen=True)
+class _Selection:
+    """The clips the editor selected, read from the original timeline before anything is changed.
+
+    ``video_at`` is the (video track, record start) of the clip under the playhead; the duplicate keeps
+    every position but gives its items new ids, so the position is what identifies the clip there.
+    """
+
+    note: str
+    media_ids: frozenset[str] = frozenset()
+    video_at: tuple[int, int] | None = None
+
+    def keeps(self, clip: ClipRef) -> bool:
+        if self.video_at is not None:
+            return (clip.video_track_index, clip.record_start) == self.video_at
+        return clip.media_id in self.media_ids
+
+
+def _read_selection(pool: Any, timeline: Any, caps: Capabilities) -> _Selection:
+    """What "selection" means in this Resolve: the timeline API cannot read selected timeline items.
+
+    Raises
+    ------
+    ResolveUnsupported
+        Nothing is selected in the Media Pool (or this version cannot say) and the playhead is on no clip.
+        Raised before the duplicate is made, so a refusal changes nothing.
+    """
     if has_method(pool, "GetSelectedClips"):
-        chosen = {_media_id(m) for m in pool.GetSelectedClips() or []}
+        chosen = frozenset(_media_id(m) for m in pool.GetSelectedClips() or [])
         if chosen:
-            reading.notes.append("selection: the clips whose media is selected in the Media Pool (the scripting API "
-                                 "cannot read a selection of timeline items)")
-            reading.clips = [c for c in reading.clips if c.media_id in chosen]
-            return
-    if has_method(session.timeline, "GetCurrentVideoItem"):
-        current = session.timeline.GetCurrentVideoItem()
+            return _Selection("selection: the clips whose media is selected in the Media Pool (the scripting API "
+                              "cannot read a selection of timeline items)", media_ids=chosen)
+    if has_method(timeline, "GetCurrentVideoItem"):
+        current = timeline.GetCurrentVideoItem()
         if current is not None:
-            reading.notes.append("selection: the clip under the playhead (the scripting API of Resolve "
-                                 f"{session.caps.version_text} cannot read a selection of timeline items)")
             wanted = str(current.GetUniqueId())
-            reading.clips = [c for c in reading.clips if c.video_item_id == wanted]
-            return
-    raise ResolveUnsupported(f"Resolve {session.caps.version_text} offers no way to read a selection through its "
+            for index, item in _track_items(timeline, "video"):
+                if str(item.GetUniqueId()) == wanted:
+                    return _Selection("selection: the clip under the playhead (the scripting API of Resolve "
+                                      f"{caps.version_text} cannot read a selection of timeline items)",
+                                      video_at=(index, int(item.GetStart())))
+    raise ResolveUnsupported(f"Resolve {caps.version_text} offers no way to read a selection through its "
                              "scripting API: select the clips in the Media Pool, park the playhead on the clip, "
-                             "or align the whole timeline")
+                             "or align the whole timeline; nothing was changed")
 
 
 def _resolve_tolerance(tolerance: Tolerance | str | None) -> Tolerance:
@@ -335,14 +358,16 @@ def align_timeline(resolve: Any, *, scope: str = "timeline", strategy: str = "au
     tol = _resolve_tolerance(tolerance)
     project, pool, original, caps = _open(resolve)
     original_info = read_timeline_info(original)
+    selection = _read_selection(pool, original, caps) if scope == "selection" else None
     timeline = original
     if apply:
         timeline = _duplicate(project, original, original_info, caps)
     info = read_timeline_info(timeline)
     session = _Session(resolve, project, pool, timeline, caps, info)
     reading = read_clips(timeline, info)
-    if scope == "selection":
-        _select(session, reading)
+    if selection is not None:
+        reading.notes.append(selection.note)
+        reading.clips = [c for c in reading.clips if selection.keeps(c)]
     measure = analyze or _cached_analysis(tol)
     entries: list[dict[str, Any]] = []
     try:
