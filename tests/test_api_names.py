@@ -59,7 +59,9 @@ def test_the_fake_implements_every_listed_method():
 
 
 def resolve_calls(path: Path) -> set[str]:
-    """Names of CamelCase methods called on objects in ``path`` (Resolve's naming; Python's is snake_case).
+    """Names of CamelCase methods called on objects in ``path`` (Resolve's naming; Python's is snake_case),
+    and the names feature detection asks ``dir()`` for (``has_method(obj, "Name")``): a misspelt name there
+    would not fail, it would silently switch a feature off on every Resolve.
 
     Calls on imported modules (``av.AudioResampler(...)``) are not Resolve calls and are left out.
     """
@@ -74,6 +76,10 @@ def resolve_calls(path: Path) -> set[str]:
             if isinstance(owner, ast.Name) and owner.id in modules:
                 continue
             calls.add(node.func.attr)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "has_method":
+            name = node.args[1] if len(node.args) > 1 else None
+            if isinstance(name, ast.Constant) and isinstance(name.value, str):
+                calls.add(name.value)
     return calls
 
 
@@ -89,10 +95,13 @@ def test_plugin_code_calls_only_listed_resolve_methods(path):
     assert not unlisted, f"{path.name} calls {sorted(unlisted)}: add them to plugin/resolve_api.METHODS"
 
 
-def test_the_scan_sees_resolve_calls():
+def test_the_scan_sees_resolve_calls(tmp_path):
     # The guard itself must notice a call: the timeline code reads item starts.
     assert "GetStart" in resolve_calls(REPO / "plugin" / "timeline.py")
     assert "GetVersion" in resolve_calls(REPO / "plugin" / "resolve_api.py")
+    probe = tmp_path / "probe.py"
+    probe.write_text('if has_method(item, "GetLinkedItem"):\n    pass\n')
+    assert resolve_calls(probe) == {"GetLinkedItem"}  # a misspelt feature check is caught too
 
 
 def test_the_list_holds_only_names_the_plugin_calls():
