@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import av
 import numpy as np
@@ -69,6 +70,26 @@ def test_drift_correction_makes_the_offset_constant():
         assert abs(lag) < 0.05
 
 
+def test_early_drifting_audio_keeps_its_last_samples():
+    # Audio 30 ms early and falling behind by 90 ms/min: sound for video time t sits at s*t - 0.030. Sped up, the
+    # corrected copy reaches the source's last sample at (40 + 0.030) / s = 39.970 s; until then it is sound, not
+    # the silence a slip within the clip's length left there (it cut the last 30 ms before resampling).
+    rate, seconds = 16000, 40.0
+    rng = np.random.default_rng(2)
+    freqs, phases = rng.uniform(100, 3000, 40), rng.uniform(0, 2 * np.pi, 40)
+
+    def truth(t):
+        return np.sin(2 * np.pi * freqs[:, None] * t[None, :] + phases[:, None]).sum(axis=0) / 40
+
+    k = np.arange(round(seconds * rate)) / rate
+    s = speed_ratio(90.0)
+    corrected = correct_audio(truth((k + 0.030) / s).astype(np.float32), rate, -30.0, 90.0)
+    tail = slice(round(39.945 * rate), round(39.960 * rate))  # after 40 / s = 39.940 s, before the source ends
+    error = corrected[tail] - truth(k[tail])
+    assert np.sqrt(np.mean(error**2)) < 1e-4
+    assert not corrected[round(39.975 * rate):].any()  # past the source's end: silence
+
+
 def test_bad_parameters_are_refused():
     with pytest.raises(ValueError):
         correct_audio(np.zeros(10), 48000, float("nan"))
@@ -103,6 +124,18 @@ def _video_packet_digest(path) -> tuple[int, str]:
     return count, digest.hexdigest()
 
 
+def top_level_boxes(path) -> list[str]:
+    """The types of an MP4/MOV file's top-level boxes, in file order."""
+    data, boxes, at = Path(path).read_bytes(), [], 0
+    while at + 8 <= len(data):
+        size, kind = int.from_bytes(data[at:at + 4], "big"), data[at + 4:at + 8].decode("latin-1")
+        if size == 1:  # 64-bit size follows the type
+            size = int.from_bytes(data[at + 8:at + 16], "big")
+        boxes.append(kind)
+        at += size if size else len(data)
+    return boxes
+
+
 @pytest.mark.parametrize("ext", [".mp4", ".mov", ".mkv"])
 def test_corrected_copy_decodes_aligned_to_the_sample(corpus, tmp_path, ext):
     source = corpus / "real" / "aniportrait__pose_ref_video.mp4"
@@ -115,7 +148,12 @@ def test_corrected_copy_decodes_aligned_to_the_sample(corpus, tmp_path, ext):
     assert written.applied_slip_samples == -late and written.video_copied
     assert written.audio_codec == ("pcm_s16le" if ext in (".mov", ".mkv") else "aac")
     info = probe(out)
+    # Both streams start at 0 (B-frame delay and AAC priming live in edit lists, not in shifted timestamps), and
+    # the index comes first so that players and editors reading over a network need not seek to the end.
     assert info.video_start_s == 0.0 and info.audio_start_s == 0.0
+    if ext != ".mkv":
+        boxes = top_level_boxes(out)
+        assert boxes.index("moov") < boxes.index("mdat"), boxes
     assert _video_packet_digest(out) == _video_packet_digest(test_input)  # pictures copied, not re-encoded
     fixed = decode_audio(out, None)
     reference = quantized(original.samples).mean(axis=0)
