@@ -12,6 +12,7 @@ import ast
 import json
 import os
 import py_compile
+import secrets
 import shutil
 import subprocess
 import sys
@@ -21,7 +22,9 @@ import pytest
 from remux import first_seconds
 
 from core.correct import write_corrected_media
+from plugin.bridge import BridgeServer
 from plugin.resolve_api import ALL_METHODS
+from plugin.testing.fake_resolve import FakeResolve, place_clip
 
 REPO = Path(__file__).resolve().parent.parent
 MENU = REPO / "plugin" / "menu" / "Auto-align lips.py"
@@ -35,7 +38,7 @@ import json, os, runpy, sys
 from plugin.testing.fake_resolve import FakeResolve, place_clip
 
 menu, out, clips, runs = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), json.loads(sys.argv[4])
-resolve = FakeResolve("19.0.2")
+resolve = FakeResolve(os.environ.get("FAKE_RESOLVE_VERSION", "19.0.2"))
 resolve.GetProjectManager().GetCurrentProject().GetMediaPool().CreateEmptyTimeline("Interview")
 for path, offset, shift in clips:
     place_clip(resolve, path, offset, audio_shift=shift)
@@ -49,10 +52,11 @@ with open(out, "w") as handle:
 """
 
 
-def run_child(tmp_path: Path, clips: list, runs: list[str]) -> tuple[dict, subprocess.CompletedProcess]:
+def run_child(tmp_path: Path, clips: list, runs: list[str],
+              version: str = "19.0.2") -> tuple[dict, subprocess.CompletedProcess]:
     out = tmp_path / "result.json"
     env = dict(os.environ, LIPALIGN_HOME=str(REPO), LIPALIGN_PYTHON=str(REPO / ".venv" / "bin" / "python"),
-               LIPALIGN_LOG_DIR=str(tmp_path / "logs"), PYTHONPATH=str(REPO))
+               LIPALIGN_LOG_DIR=str(tmp_path / "logs"), PYTHONPATH=str(REPO), FAKE_RESOLVE_VERSION=version)
     proc = subprocess.run([sys.executable, "-c", CHILD, str(MENU), str(out), json.dumps(clips), json.dumps(runs)],
                           env=env, capture_output=True, text=True, timeout=900, cwd=str(tmp_path))
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -97,6 +101,15 @@ def test_menu_script_drives_a_whole_run_against_the_fake_and_reverts_it(tmp_path
     assert revert["summary"] is not None
     restored = revert["after"]["timelines"][1]
     assert restored["tracks"] == original["tracks"] and restored["markers"] == original["markers"]
+
+
+def test_menu_script_shows_why_an_old_resolve_is_refused_and_changes_nothing(tmp_path, corpus):
+    clips = [[str(corpus / "real" / "lipnet__lbax4n.mpg"), 0, 3]]
+    result, proc = run_child(tmp_path, clips, [""], version="18.1.3")
+    (run,) = result["runs"]
+    assert run["summary"] is None and run["after"] == result["before"]
+    # The editor reads the reason in Resolve's console (this script's stdout).
+    assert "LipAlign: stopped: LipAlign needs DaVinci Resolve 18.5 or later (this is 18.1.3)" in proc.stdout
 
 
 def test_menu_script_reports_a_missing_installation(tmp_path):
@@ -149,3 +162,50 @@ def test_a_real_python_3_6_imports_the_bridge_and_compiles_the_menu_script(tmp_p
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert int(proc.stdout) == len(ALL_METHODS)
+
+
+OLD_CHILD = r"""
+import os, runpy, sys
+sys.path.insert(0, os.environ["LIPALIGN_HOME"])
+from plugin.bridge import RemoteResolve
+
+replies, requests = os.fdopen(int(sys.argv[1]), "r", encoding="utf-8"), os.fdopen(int(sys.argv[2]), "w",
+                                                                                   encoding="utf-8")
+resolve = RemoteResolve(replies, requests, sys.argv[3])
+names = runpy.run_path(sys.argv[4], init_globals={"resolve": resolve}, run_name="__main__")
+resolve.notify("done", summary=names["LAST_SUMMARY"])
+"""
+
+
+@pytest.mark.skipif(not (PYTHON36 and PYTHON36.exists()), reason="no Python 3.6 interpreter on this machine")
+def test_menu_script_runs_a_whole_alignment_in_python_3_6(tmp_path, corpus):
+    """The menu script and its bridge server in a real Python 3.6, as an old Resolve may offer it.
+
+    Its ``resolve`` is the fake in this process, lent over a second bridge (the fake needs a modern Python);
+    the script serves it to the worker in .venv exactly as it would serve the live object.
+    """
+    resolve = FakeResolve("19.0.2")
+    resolve.GetProjectManager().GetCurrentProject().GetMediaPool().CreateEmptyTimeline("Interview")
+    place_clip(resolve, str(corpus / "real" / "lipnet__lbax4n.mpg"), 10, audio_shift=3)
+    before = resolve.snapshot(ids=False)
+    token = secrets.token_hex(32)
+    to_child, from_parent = os.pipe()
+    to_parent, from_child = os.pipe()
+    env = dict(os.environ, LIPALIGN_HOME=str(REPO), LIPALIGN_PYTHON=str(REPO / ".venv" / "bin" / "python"),
+               LIPALIGN_LOG_DIR=str(tmp_path / "logs"))
+    env.pop("PYTHONPATH", None)
+    with open(tmp_path / "console.txt", "w") as console:
+        child = subprocess.Popen([str(PYTHON36), "-c", OLD_CHILD, str(to_child), str(from_child), token, str(MENU)],
+                                 pass_fds=(to_child, from_child), env=env, stdout=console, stderr=subprocess.STDOUT)
+    os.close(to_child)
+    os.close(from_child)
+    with open(to_parent, encoding="utf-8") as requests, open(from_parent, "w", encoding="utf-8") as replies:
+        summary = BridgeServer(resolve, token).serve(requests, replies)
+    assert child.wait(timeout=60) == 0, (tmp_path / "console.txt").read_text()[-3000:]
+    console_text = (tmp_path / "console.txt").read_text()
+    assert summary is not None, console_text[-3000:]
+    (clip,) = summary["clips"]
+    assert summary["timeline"]["duplicate"] and "LipAlign: 100% done" in console_text
+    after = resolve.snapshot(ids=False)
+    assert after["timelines"][0] == before["timelines"][0] and after["current_timeline"] == summary["timeline"]["name"]
+    assert clip["action"] in ("slip", "none") and clip["measurement"] is not None, clip

@@ -1102,6 +1102,6 @@ def place_clip(resolve: FakeResolve, path: str, record_offset: int, *, audio_shi
         infos.append({"mediaPoolItem": mpi, "startFrame": 0, "endFrame": end, "recordFrame": start + audio_shift,
                       "trackIndex": track, "mediaType": 2})
     items = pool.AppendToTimeline(infos) or []
-    if len(items) == 2:
+    if len(items) == 2 and "SetClipsLinked" in dir(timeline):  # linking is 18.5+; older versions append unlinked
         timeline.SetClipsLinked(items, True)
     return items
