@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from plugin import external, timeline
+from plugin import external, timeline, worker
 from plugin.bridge import BridgeError, BridgeServer, RemoteObject, RemoteResolve
 from plugin.resolve_api import ResolveUnsupported
 from plugin.testing.fake_resolve import FakeResolve, place_clip
@@ -142,3 +142,19 @@ def test_external_module_is_looked_for_in_the_blackmagic_folders(monkeypatch, tm
     with pytest.raises(ResolveUnsupported, match="refused the connection"):
         external.connect()
     __import__("sys").modules.pop("DaVinciResolveScript", None)
+
+
+def test_the_worker_refuses_to_drive_the_free_edition_from_outside_and_notes_it_inside():
+    free = FakeResolve("19.1", studio=False)
+    free.GetProjectManager().GetCurrentProject().GetMediaPool().CreateEmptyTimeline("Interview")
+    events: list = []
+
+    def emit(op: str, **fields: object) -> None:
+        events.append((op, fields))
+
+    with pytest.raises(ResolveUnsupported, match="free DaVinci Resolve refuses scripts from outside the application"):
+        worker.run(free, worker.parse_args(["--external"]), emit)
+    # From Workspace > Scripts (the bridge) the same Resolve is served, and the editor is told what free limits.
+    summary = worker.run(free, worker.parse_args(["--revert"]), emit)
+    assert summary["reverted"] == [] and not summary["failed"]
+    assert any(op == "log" and "free edition" in fields["text"] for op, fields in events), events

@@ -297,6 +297,32 @@ def test_drop_frame_timeline_with_30_fps_media(corpus, tmp_path):
     assert content(timeline_of(resolve)) == before and content(original_of(resolve)) == before
 
 
+def test_23_976_timeline_with_25_fps_media_slips_and_reverts_exactly(media):
+    # Mixed rates: a timeline frame is 25/(24000/1001) source frames, Resolve floors converted durations,
+    # and the start frame is 86400. Both clips are moved (whole timeline frames are not whole source frames).
+    resolve = new_project(rate="23.976")
+    place_clip(resolve, str(media["late120"]), 50)
+    place_clip(resolve, str(media["early80"]), 300)
+    tl = timeline_of(resolve)
+    assert tl.GetStartFrame() == 86_400
+    before = content(tl)
+    before_audio = [(a.GetStart(), a.GetDuration()) for a in audio_items(tl)]
+
+    summary = align_timeline(resolve, strategy="slip", analyze=measure)
+
+    assert summary["timeline"]["frame_rate"] == "23.976"
+    frame_ms = 1001 / 24
+    dup = timeline_of(resolve)
+    for clip, (start, duration), after, truth_ms in zip(summary["clips"], before_audio, audio_items(dup),
+                                                        (120.0, -80.0), strict=True):
+        assert clip["action"] == "slip", clip
+        moved = start - after.GetStart()
+        assert moved == clip["measurement"]["slip_frames"] and abs(moved - truth_ms / frame_ms) <= 0.5
+        assert after.GetDuration() == duration  # no frame lost to the floored conversion
+    revert_timeline(resolve)
+    assert content(dup) == before and content(original_of(resolve)) == before
+
+
 def test_versions_below_the_minimum_are_refused_clearly():
     resolve = new_project(version="18.1.3")
     with pytest.raises(ResolveUnsupported, match=r"needs DaVinci Resolve 18\.5 or later \(this is 18\.1\.3\)"):
