@@ -19,7 +19,7 @@ import numpy as np
 
 from core.errors import MediaError
 from core.fileio import atomic_output, refuse_overwriting_input
-from core.mux import moved_packets, mux_interleaved
+from core.mux import copyable_tags, moved_packets, mux_interleaved, output_container
 from core.probe import _short, clip_start_s, open_container, probe
 from core.progress import ProgressFn, no_progress
 
@@ -122,8 +122,8 @@ def conform_fps(input_path: str | os.PathLike[str], output_path: str | os.PathLi
             raise MediaError(f"{input_path}: the video stream has no frames")
         interval = float(np.median(np.diff(times))) if times.size > 1 else 1.0 / float(rate)
         picks = grid_picks(times, float(rate), times[-1] + interval)
-        with av.open(str(tmp), "w", options=options) as out:
-            out.metadata.update({k: v for k, v in source.metadata.items() if k != "encoder"})
+        with output_container(tmp, output_path, options) as out:
+            out.metadata.update(copyable_tags(source.metadata))
             video_out = out.add_stream(VIDEO_ENCODER[ext], rate=rate, options=X264_OPTIONS)
             video_out.width = video_in.codec_context.width
             video_out.height = video_in.codec_context.height

@@ -26,7 +26,7 @@ from core.decode import AudioChannels, decode_audio_channels
 from core.errors import MediaError
 from core.fileio import atomic_output, refuse_overwriting_input
 from core.model import SyncResult
-from core.mux import moved_packets, mux_interleaved
+from core.mux import copyable_tags, moved_packets, mux_interleaved, output_container
 from core.probe import _short, open_container, probe
 from core.progress import ProgressFn, no_progress
 
@@ -37,8 +37,6 @@ MAX_DRIFT_MS_PER_MIN = 6000.0
 LOSSY_AUDIO_CODEC = {".mp4": "aac", ".m4v": "aac", ".mov": "aac", ".mkv": "aac"}
 # Containers that keep PCM audio as PCM when the source was PCM.
 PCM_CONTAINERS = (".mov", ".mkv", ".wav")
-# Container tags the muxer writes itself; copying the source's would misdescribe the new file.
-_MUXER_TAGS = frozenset({"encoder", "major_brand", "minor_version", "compatible_brands"})
 
 
 def speed_ratio(drift_ms_per_min: float) -> float:
@@ -246,8 +244,8 @@ def write_corrected_media(input_path: str | os.PathLike[str], output_path: str |
         video_in = None if audio_only_output or not source.streams.video else source.streams.video[0]
         ext = Path(output_path).suffix.lower()
         options = {"movflags": "+faststart"} if ext in (".mp4", ".m4v", ".mov") else {}
-        with av.open(str(tmp), "w", options=options) as out:
-            out.metadata.update({k: v for k, v in source.metadata.items() if k not in _MUXER_TAGS})
+        with output_container(tmp, output_path, options) as out:
+            out.metadata.update(copyable_tags(source.metadata))
             video_out = None
             if video_in is not None:
                 if video_in.codec_context.name not in out.supported_codecs:

@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 
 import av
+
+from core.errors import MediaError
+from core.probe import _short
+
+# Container tags a muxer writes itself; copying a source's would misdescribe the new file.
+MUXER_TAGS = frozenset({"encoder", "major_brand", "minor_version", "compatible_brands"})
+
+
+def copyable_tags(metadata: dict[str, str]) -> dict[str, str]:
+    """A source container's tags (title, creation time, ...) that belong on a file made from it."""
+    return {key: value for key, value in metadata.items() if key not in MUXER_TAGS}
 
 
 def packet_time_s(packet: av.Packet) -> float:
@@ -48,3 +62,20 @@ def mux_interleaved(out: av.container.OutputContainer, leading: Iterable[av.Pack
     while waiting is not None:
         out.mux(waiting)
         waiting = next(pending, None)
+
+
+@contextlib.contextmanager
+def output_container(tmp: Path, output: str | os.PathLike[str],
+                     options: dict[str, str] | None = None) -> Iterator[av.container.OutputContainer]:
+    """Open ``tmp`` for writing the file that becomes ``output``; a muxer's refusal becomes a :class:`MediaError`.
+
+    The muxer may refuse a copied stream only when it writes the header or the index (PCM audio in .mp4 is
+    accepted by PyAV's codec check and then rejected), which the caller cannot test for beforehand.
+    """
+    try:
+        with av.open(str(tmp), "w", options=options or {}) as out:
+            yield out
+    except av.error.FFmpegError as exc:
+        ext = Path(output).suffix or "this"
+        raise MediaError(f"{output}: a {ext} file cannot hold these streams as they are ({_short(exc)}); "
+                         "choose .mkv or .mov") from None

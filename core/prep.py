@@ -17,6 +17,7 @@ from core import levels
 from core.decode import decode_audio
 from core.errors import MediaError
 from core.fileio import atomic_output, refuse_overwriting_input
+from core.mux import copyable_tags
 from core.probe import open_container, probe
 from core.progress import ProgressFn, no_progress
 
@@ -176,7 +177,7 @@ def prep_audio_file(input_path: str | os.PathLike[str], output_path: str | os.Pa
 
 def _write_wav(path: str, pcm: np.ndarray, rate: int, tags: dict[str, str]) -> None:
     with atomic_output(path) as tmp, av.open(str(tmp), "w", format="wav") as out:
-        out.metadata.update({k: v for k, v in tags.items() if k != "encoder"})
+        out.metadata.update(copyable_tags(tags))
         stream = out.add_stream("pcm_s16le", rate=rate, layout="mono")
         block = 8192
         for start in range(0, pcm.size, block):

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 
+import av
 import numpy as np
 import pytest
 from conftest import corpus_manifest
-from media_factory import write_clip
+from media_factory import with_noise, write_clip
+from remux import with_audio
 
 from core import levels
 from core.cli import main
-from core.decode import decode_audio
+from core.decode import decode_audio, decode_audio_channels
 from core.errors import MediaError
 from core.prep import edge_silence_s, noise_profile, normalize_peak, prep_audio_file, trim_edge_silence
 from core.probe import probe
@@ -46,6 +48,36 @@ def test_rate_and_peak_options_and_json(corpus, tmp_path, capsys):
     assert report["trimmed_start_ms"] > 0 and report["trimmed_end_ms"] > 0  # GRID clips have long silent edges
     audio = decode_audio(out, None)
     assert audio.rate == 16000 and audio.peak_dbfs == pytest.approx(-1.0, abs=0.1)
+
+
+def speech_above_floor_db(path) -> float:
+    """How far loud speech stands above the noise floor in ``path``, dB, by the diagnostics' own measures."""
+    audio = decode_audio(path, None)
+    frame_levels = levels.frame_levels_dbfs(audio.samples, audio.rate)
+    return levels.speech_level_dbfs(frame_levels) - levels.noise_floor_dbfs(frame_levels)
+
+
+def test_noise_reduction_lowers_added_noise(corpus, tmp_path):
+    # A clean lab recording with white noise at -40 dBFS: the noise profile comes from its pauses.
+    clean = decode_audio(corpus / "real" / "lipnet__lwbsza.mpg", 22050)
+    noisy = write_clip(tmp_path / "noisy.m4a", None, audio=with_noise(clean.samples, -40.0), rate=22050)
+    result = prep_audio_file(noisy, tmp_path / "denoised.wav")
+    assert result.noise_floor_before_dbfs == pytest.approx(-40.0, abs=1.5)
+    assert result.noise_reduction_db > 10.0
+    assert speech_above_floor_db(tmp_path / "denoised.wav") > speech_above_floor_db(noisy) + 10.0
+    untouched = prep_audio_file(noisy, tmp_path / "plain.wav", denoise=False)
+    assert abs(untouched.noise_reduction_db) < 3.0
+    assert abs(speech_above_floor_db(tmp_path / "plain.wav") - speech_above_floor_db(noisy)) < 3.0
+
+
+def test_tags_are_kept(corpus, tmp_path):
+    source = corpus / "real" / "lipnet__lwbsza.mpg"
+    audio = decode_audio_channels(source)
+    tagged = with_audio(source, tmp_path / "tagged.mkv", audio.samples, audio.rate,
+                        tags={"title": "take 3", "artist": "presenter"})
+    prep_audio_file(tagged, tmp_path / "clean.wav")
+    with av.open(str(tmp_path / "clean.wav")) as c:
+        assert (c.metadata.get("title"), c.metadata.get("artist")) == ("take 3", "presenter")
 
 
 def test_trim_keeps_at_most_the_limit():
