@@ -30,8 +30,12 @@ def packet_time_s(packet: av.Packet) -> float:
 def moved_packets(packets: Iterable[av.Packet], shift: int | None, stream: av.stream.Stream) -> Iterator[av.Packet]:
     """Packets copied to ``stream`` with their timestamps moved back by ``shift`` ticks; empty ones dropped.
 
-    ``shift=None`` moves them by the first packet's own time, so the copy starts at 0.
+    ``shift=None`` moves them by the first packet's own time, so the copy starts at 0. A decode time
+    not after the previous one is moved a tick past it, as ffmpeg does: demuxers guessing decode times
+    for B-frames (Matroska, MPEG-PS) give two packets the same one, which MP4 and MOV muxers refuse.
+    Presentation times stay as they are unless they would come before the decode time.
     """
+    last_dts = None
     for packet in packets:
         if packet.size == 0:
             continue
@@ -41,6 +45,11 @@ def moved_packets(packets: Iterable[av.Packet], shift: int | None, stream: av.st
             packet.pts -= shift
         if packet.dts is not None:
             packet.dts -= shift
+            if last_dts is not None and packet.dts <= last_dts:
+                if packet.pts is not None and packet.pts >= packet.dts:
+                    packet.pts = max(packet.pts, last_dts + 1)
+                packet.dts = last_dts + 1
+            last_dts = packet.dts
         packet.stream = stream
         yield packet
 

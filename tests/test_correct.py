@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from itertools import pairwise
 from pathlib import Path
 
 import av
@@ -165,6 +166,27 @@ def test_corrected_copy_decodes_aligned_to_the_sample(corpus, tmp_path, ext):
     with av.open(str(out)) as c:
         assert c.metadata.get("title") == "known defect"
         assert c.streams.audio[0].metadata.get("language") == "eng"
+
+
+def _frame_times(path) -> list[float]:
+    with av.open(str(path)) as c:
+        return [float(f.pts * f.time_base) for f in c.decode(c.streams.video[0])]
+
+
+def test_guessed_decode_times_are_made_increasing(corpus, tmp_path):
+    # MPEG-1 video with B-frames in Matroska: the demuxer guesses the decode times and gives the second and third
+    # packets the same one, which the MP4 muxer refuses. The copy nudges it a tick; the pictures and when they
+    # are shown stay the same.
+    source = corpus / "real" / "lipnet__lwbsza.mpg"
+    original = decode_audio_channels(source)
+    test_input = with_audio(source, tmp_path / "grid.mkv", original.samples, original.rate)
+    with av.open(str(test_input)) as c:
+        dts = [p.dts for p in c.demux(c.streams.video[0]) if p.size]
+    assert any(b <= a for a, b in pairwise(dts))  # the defect is there to be handled
+    out = tmp_path / "fixed.mp4"
+    assert write_corrected_media(test_input, out, 10.0).video_copied
+    assert _video_packet_digest(out) == _video_packet_digest(test_input)
+    assert _frame_times(out) == pytest.approx(_frame_times(test_input), abs=1e-6)
 
 
 def test_stream_start_gap_is_kept_in_sync(corpus, tmp_path):
