@@ -54,10 +54,14 @@ def defective_input(clip: Path, folder: Path, offset_ms: float, drift_ms_per_min
 
 def run_fix(src: Path, out: Path) -> dict:
     report = out.with_suffix(".json")
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+    errors = io.StringIO()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(errors):
         code = main(["fix", str(src), "-o", str(out), "--json", str(report)])
     result = json.loads(report.read_text()) if report.exists() else {}
     result["exit_code"] = code
+    # The message says whose the failure is (the input, the writer, the estimator); the bar lines do not.
+    result["error"] = next((line for line in reversed(errors.getvalue().splitlines())
+                            if line.startswith("lipalign: ")), None)
     return result
 
 
@@ -107,6 +111,8 @@ def main_table(offset_ms: float, names: list[str]) -> None:
                     res_text, verdict = "inconclusive", "-"
                 print(f"{clip.name:<44} {fps:6.2f} {offset:+6.0f} ms {drift:+4.0f}/min {measured:>28} "
                       f"{res_text:>37} {verdict:>8} {elapsed:5.0f}", flush=True)
+                if result["exit_code"] == 2:
+                    print(f"    {result['error']}", flush=True)
     print(f"\n{inside} of {confident} measurable round trips within ±1 frame")
 
 
