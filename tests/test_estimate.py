@@ -44,7 +44,7 @@ def test_canonical_correlation_finds_a_mixed_relation():
     y = np.column_stack([x @ [1.0, -2.0, 0.5] + 0.5 * rng.standard_normal(4000), rng.standard_normal((4000, 2))])
     w = np.ones((4000, 1))
     first = np.hstack([w, x]).T @ np.hstack([w, y])
-    rho = canonical_correlation(first, x.T @ x, y.T @ y, regularisation=0.0)
+    rho = canonical_correlation(first, x.T @ x, y.T @ y, ridge=0.0)
     expected = np.std(x @ [1.0, -2.0, 0.5]) / np.std(y[:, 0])
     assert rho == pytest.approx(expected, abs=0.01)
 
