@@ -48,16 +48,18 @@ def test_offset_is_applied_to_the_sample_not_the_frame():
     np.testing.assert_array_equal(early[240:], x[: rate - 240])
 
 
+def band_limited_signal(seed: int):
+    """40 sines (100 Hz to 3 kHz), known in closed form at any time, so resampled copies can be checked exactly."""
+    rng = np.random.default_rng(seed)
+    freqs, phases = rng.uniform(100, 3000, 40), rng.uniform(0, 2 * np.pi, 40)
+    return lambda t: np.sin(2 * np.pi * freqs[:, None] * t[None, :] + phases[:, None]).sum(axis=0) / 40
+
+
 def test_drift_correction_makes_the_offset_constant():
     # A band-limited signal known in closed form, recorded with the audio late by 30 ms at the start and
     # falling behind by 90 ms per minute: sound for video time t sits at s*t + 0.03, s = 1 + 90/60000.
     rate, seconds = 16000, 40.0
-    rng = np.random.default_rng(1)
-    freqs, phases = rng.uniform(100, 3000, 40), rng.uniform(0, 2 * np.pi, 40)
-
-    def truth(t):
-        return np.sin(2 * np.pi * freqs[:, None] * t[None, :] + phases[:, None]).sum(axis=0) / 40
-
+    truth = band_limited_signal(seed=1)
     k = np.arange(round(seconds * rate)) / rate
     s = speed_ratio(90.0)
     recorded = truth((k - 0.030) / s).astype(np.float32)
@@ -76,12 +78,7 @@ def test_early_drifting_audio_keeps_its_last_samples():
     # corrected copy reaches the source's last sample at (40 + 0.030) / s = 39.970 s; until then it is sound, not
     # the silence a slip within the clip's length left there (it cut the last 30 ms before resampling).
     rate, seconds = 16000, 40.0
-    rng = np.random.default_rng(2)
-    freqs, phases = rng.uniform(100, 3000, 40), rng.uniform(0, 2 * np.pi, 40)
-
-    def truth(t):
-        return np.sin(2 * np.pi * freqs[:, None] * t[None, :] + phases[:, None]).sum(axis=0) / 40
-
+    truth = band_limited_signal(seed=2)
     k = np.arange(round(seconds * rate)) / rate
     s = speed_ratio(90.0)
     corrected = correct_audio(truth((k + 0.030) / s).astype(np.float32), rate, -30.0, 90.0)
