@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from core.errors import MediaError
-from core.fileio import refuse_overwriting_input, write_text_atomic
+from core.fileio import refuse_overwriting_input, refuse_writing_twice, write_text_atomic
 
 
 def write_json(target: str | None, payload: Any) -> None:
@@ -22,9 +22,13 @@ def write_json(target: str | None, payload: Any) -> None:
         write_text_atomic(target, text)
 
 
-def check_output(output: str, *inputs: str) -> None:
-    """Raise :class:`MediaError` for a missing input or an output that would overwrite one."""
+def check_paths(inputs: list[str], *outputs: str | None) -> None:
+    """Raise :class:`MediaError` for a missing input, an output that would overwrite an input, or two
+    outputs naming one file. ``None`` (not asked for) and ``-`` (stdout) outputs are skipped."""
     for path in inputs:
         if not os.path.isfile(path):
             raise MediaError(f"{path}: no such file")
-    refuse_overwriting_input(output, *inputs)
+    files = [path for path in outputs if path and path != "-"]
+    for path in files:
+        refuse_overwriting_input(path, *inputs)
+    refuse_writing_twice(*files)

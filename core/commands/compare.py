@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from core.commands.common import check_output, write_json
+from core.commands.common import check_paths, write_json
 from core.compare import Comparison, compare_files
 from core.progress import ProgressBar
 
@@ -20,8 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.json and args.json != "-":
-        check_output(args.json, args.reference, args.delivered)
+    check_paths([args.reference, args.delivered], args.json)
     with ProgressBar(f"comparing {args.delivered}") as bar:
         result = compare_files(args.reference, args.delivered, search_s=args.search_s, progress=bar)
     if args.json != "-":

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import argparse
 
-from core.commands.common import check_output, write_json
+from core.commands.common import check_paths, write_json
 from core.conform import ConformResult, conform_fps, parse_fps
 from core.errors import MediaError
-from core.fileio import refuse_writing_twice
 from core.probe import probe
 from core.progress import ProgressBar
 
@@ -30,10 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    check_output(args.output, args.input)
-    if args.json and args.json != "-":
-        check_output(args.json, args.input)
-    refuse_writing_twice(args.output, args.json)
+    check_paths([args.input], args.output, args.json)
     try:
         fps = parse_fps(args.fps) if args.fps else None
     except ValueError as exc:

@@ -10,10 +10,9 @@ from pathlib import Path
 
 from core.analyze import AnalysisOptions, analyze_file
 from core.commands.analyze import add_estimator_arguments, estimator_settings
-from core.commands.common import check_output, write_json
+from core.commands.common import check_paths, write_json
 from core.correct import correction_from_sync, write_corrected_media
 from core.errors import MediaError
-from core.fileio import refuse_writing_twice
 from core.model import REPORT_SCHEMA, SyncResult
 from core.progress import ProgressBar, ProgressFn
 from core.tolerance import Tolerance
@@ -93,10 +92,7 @@ def _sync_fields(sync: SyncResult) -> dict:
 
 def run(args: argparse.Namespace) -> int:
     inputs = [args.input, *([args.from_report] if args.from_report else [])]
-    check_output(args.output, *inputs)
-    if args.json and args.json != "-":
-        check_output(args.json, *inputs)
-    refuse_writing_twice(args.output, args.json)
+    check_paths(inputs, args.output, args.json)
     settings = estimator_settings(args)
     options = AnalysisOptions(estimator=settings)
     if args.from_report and args.drift_ms_per_min is not None:

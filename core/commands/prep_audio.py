@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from core.commands.common import check_output, write_json
-from core.fileio import refuse_writing_twice
+from core.commands.common import check_paths, write_json
 from core.prep import DEFAULT_PEAK_DBFS, DEFAULT_RATE, MAX_EDGE_SILENCE_S, PrepResult, prep_audio_file
 from core.progress import ProgressBar
 
@@ -31,10 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    check_output(args.output, args.input)
-    if args.json and args.json != "-":
-        check_output(args.json, args.input)
-    refuse_writing_twice(args.output, args.json)
+    check_paths([args.input], args.output, args.json)
     with ProgressBar(f"preparing {args.input}") as bar:
         result = prep_audio_file(args.input, args.output, rate=args.rate, peak_dbfs=args.peak_dbfs,
                                  max_silence_s=args.max_silence_ms / 1000.0, denoise=not args.no_denoise,
