@@ -12,7 +12,7 @@ from core.estimate import EstimatorSettings, estimate_sync
 from core.face import FaceTrack, track_face_in_file
 from core.model import Report
 from core.probe import probe
-from core.progress import ProgressFn, no_progress
+from core.progress import ProgressFn, no_progress, progress_part
 from core.report import fix_from_sync
 
 ANALYSIS_RATE = 16000  # Hz: speech features need nothing above 8 kHz
@@ -55,7 +55,7 @@ def analyze_file(path: str | os.PathLike[str], options: AnalysisOptions | None =
     audio = decode_audio(path, ANALYSIS_RATE)
     face = track_face_in_file(path, (media.width or 0, media.height or 0), duration_s=media.duration_s,
                               frame_count=media.frame_count,
-                              progress=lambda done, stage: progress(0.05 + 0.85 * done, stage))
+                              progress=progress_part(progress, 0.05, 0.9))
     if face.time_s.size == 0:
         raise MediaError(f"{path}: no video frame could be decoded")
     progress(0.9, "estimating offset")

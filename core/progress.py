@@ -15,6 +15,11 @@ def no_progress(fraction: float, stage: str) -> None:
     """A progress callback that shows nothing."""
 
 
+def progress_part(progress: ProgressFn, start: float, end: float) -> ProgressFn:
+    """A callback for one stage of a longer task: its [0, 1] fills ``start`` to ``end`` of ``progress``."""
+    return lambda fraction, stage: progress(start + (end - start) * fraction, stage)
+
+
 class ProgressBar:
     """A one-line bar on stderr that appears only once a task has run for more than a second.
 

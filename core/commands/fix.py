@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 from core.analyze import AnalysisOptions, analyze_file
@@ -14,7 +14,7 @@ from core.commands.common import check_paths, write_json
 from core.correct import correction_from_sync, write_corrected_media
 from core.errors import MediaError
 from core.model import REPORT_SCHEMA, SyncResult
-from core.progress import ProgressBar, ProgressFn
+from core.progress import ProgressBar, progress_part
 from core.tolerance import Tolerance
 
 
@@ -63,26 +63,14 @@ def residual_within(sync: SyncResult, tolerance: Tolerance, fps: float, duration
     return tolerance.accepts(sync.offset_ms, fps) and tolerance.accepts(end, fps)
 
 
-@dataclass(frozen=True)
-class _Span:
-    """The share of the progress bar one stage of fix fills, from ``start`` for ``length``."""
-
-    start: float
-    length: float
-
-    def of(self, bar: ProgressFn) -> ProgressFn:
-        return lambda fraction, stage: bar(self.start + self.length * fraction, stage)
-
-
-def _progress_spans(measuring: bool, verifying: bool) -> tuple[_Span, _Span, _Span]:
-    """Spans of the measure, write and verify stages; a stage that does not run takes none of the bar.
+def _stage_bounds(measuring: bool, verifying: bool) -> list[tuple[float, float]]:
+    """(start, end) on the bar of the measure, write and verify stages; a stage that does not run takes none of it.
 
     A measurement (face tracking) takes about twice as long as writing the copy.
     """
     weights = (2.0 if measuring else 0.0, 1.0, 2.0 if verifying else 0.0)
-    total = sum(weights)
-    starts = (0.0, weights[0], weights[0] + weights[1])
-    return tuple(_Span(start / total, weight / total) for start, weight in zip(starts, weights, strict=True))
+    edges = [edge / sum(weights) for edge in itertools.accumulate(weights, initial=0.0)]
+    return list(itertools.pairwise(edges))
 
 
 def _sync_fields(sync: SyncResult) -> dict:
@@ -99,8 +87,8 @@ def run(args: argparse.Namespace) -> int:
         raise MediaError("give either --from-report or --drift-ms-per-min, not both")
     measuring = not args.from_report and args.offset_ms is None and args.drift_ms_per_min is None
     verifying = not args.no_verify and Path(args.output).suffix.lower() != ".wav"
-    measure, write, verify = _progress_spans(measuring, verifying)
     with ProgressBar(f"fixing {args.input}") as bar:
+        measure, write, verify = (progress_part(bar, *bounds) for bounds in _stage_bounds(measuring, verifying))
         before = None
         if args.from_report:
             offset, drift = _correction_from_report(args.from_report)
@@ -109,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
             offset, drift = args.offset_ms or 0.0, args.drift_ms_per_min or 0.0
             source = "given"
         else:
-            measured = analyze_file(args.input, options, measure.of(bar)).report.sync
+            measured = analyze_file(args.input, options, measure).report.sync
             before = _sync_fields(measured)
             try:
                 offset, drift = correction_from_sync(measured)
@@ -119,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
                                        "correction": None, "measured": before, "residual": None})
                 return 1
             source = "measured"
-        written = write_corrected_media(args.input, args.output, offset, drift, write.of(bar))
+        written = write_corrected_media(args.input, args.output, offset, drift, write)
         result = {"schema": "lipalign.fix/1", "input": args.input, "output": args.output,
                   "correction": {"source": source, "offset_ms": offset, "drift_ms_per_min": drift,
                                  "slip_samples": written.applied_slip_samples, "sample_rate": written.sample_rate},
@@ -131,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
         elif not written.video_codec:  # the lips are the measure: an audio-only copy cannot be re-measured
             result["unverified_reason"] = "the output has no video to measure the audio against"
         else:
-            after = analyze_file(args.output, options, verify.of(bar)).report
+            after = analyze_file(args.output, options, verify).report
             fps = after.media.fps_measured or after.media.fps_declared or 25.0
             ok = residual_within(after.sync, settings.tolerance, fps, after.media.duration_s)
             result["residual"] = {**_sync_fields(after.sync), "within_tolerance": ok,
