@@ -24,7 +24,6 @@ from core.analyze import AnalysisOptions, analyze_file
 from core.correct import correction_from_sync, write_corrected_audio_file
 from core.errors import MediaError
 from core.estimate import EstimatorSettings
-from core.fileio import refuse_overwriting_input
 from core.model import Report
 from core.progress import ProgressFn, no_progress
 from core.tolerance import PRESETS, Tolerance, parse_tolerance
@@ -668,8 +667,7 @@ def _render(clip: ClipRef, offset_ms: float, drift: float) -> Path:
         out.parent.mkdir(exist_ok=True)
     except OSError as exc:
         raise _NotApplied(f"cannot write the corrected audio beside the media ({exc.strerror})") from None
-    refuse_overwriting_input(out, clip.media_path)
-    try:
+    try:  # the writer itself refuses to overwrite the clip's media
         write_corrected_audio_file(clip.media_path, out, offset_ms, drift)
     except (MediaError, ValueError) as exc:
         raise _NotApplied(f"cannot render the corrected audio: {exc}") from None
