@@ -10,10 +10,13 @@ Method (classical, nothing learned from data):
    linear combination of mouth features reaches with any combination of audio bands. Several
    features and bands together lock onto the true lag far more reliably than lip aperture against
    loudness alone.
+   Fewer weighted steps let chance reach a higher correlation, so what is compared across lags is
+   the correlation above that chance level (:func:`excess_correlation`); otherwise a lag near the
+   edge of the search range, where less speech overlaps the face, wins by having less evidence.
 4. Moments add up, so the whole clip's curve is the sum of the blocks' moments. A drift of ``d``
    ms/min is tested by shifting each block's moments by the lag it implies before summing; the
-   offset and drift that give the highest correlation are the measurement. The peak is refined to
-   a fraction of the 10 ms step by fitting a parabola.
+   offset and drift that give the highest correlation are the measurement. The offset is the middle
+   of the peak's top (:func:`find_peak`), to a fraction of the 10 ms step.
 5. Confidence: how far the peak stands above the correlation reached at all other lags (in robust
    standard deviations), together with how well the block estimates agree. A peak that is not a
    clear, interior maximum is reported as inconclusive rather than guessed.
@@ -52,6 +55,13 @@ AGREE_MS = 40.0
 MIN_CONFIDENCE = 0.5
 # Unrelated audio tracks tried to learn what correlation this clip reaches by chance.
 NULL_COUNT = 8
+# Unrelated audio reaches a canonical correlation of about 0.08 + CHANCE_RHO / sqrt(seconds of
+# weighted overlap): fitted on reversed-audio surrogates of the generated corpus clips (1.3 million
+# lags; the real clips' surrogates give 0.075 + 0.58 / sqrt(s)).
+CHANCE_RHO = 0.55
+# A peak's top is where the curve is within this fraction of its height: twice the median spread
+# (0.6 %) of one clip's peak height across shifted copies of its audio, on the generated clips.
+PEAK_TOP = 0.01
 MAX_SEARCH_MS = 5000.0
 MIN_SEARCH_MS = 100.0
 
@@ -169,6 +179,20 @@ def canonical_correlation(first: np.ndarray, video: np.ndarray, audio: np.ndarra
     return np.where(weight > GRID_RATE / 2, rho, np.nan)
 
 
+def excess_correlation(first: np.ndarray, video: np.ndarray, audio: np.ndarray) -> np.ndarray:
+    """Canonical correlation above the level chance reaches with the same weighted overlap.
+
+    With ``W`` seconds of weight, unrelated audio reaches about ``CHANCE_RHO / sqrt(W)`` more than
+    it does with unlimited data. Comparing lags on the excess keeps a lag with less overlap (near
+    the edge of the search range, or where the shift moves speech off the face) from winning on
+    small-sample luck: on the generated clips this raised shifts found within a frame from 96.3 %
+    to 97.8 %.
+    """
+    rho = canonical_correlation(first, video, audio)
+    seconds = np.asarray(first, np.float64)[..., 0, 0] / GRID_RATE
+    return rho - CHANCE_RHO / np.sqrt(np.maximum(seconds, 1e-3))
+
+
 def _inverse_sqrt(c: np.ndarray) -> np.ndarray:
     """Symmetric inverse square root, flooring eigenvalues at 1e-9.
 
@@ -220,13 +244,13 @@ def combined_moments(moments: LagMoments, drift_ms_per_min: float) -> tuple[np.n
 
 
 def combined_curve(moments: LagMoments, drift_ms_per_min: float) -> np.ndarray:
-    """Canonical correlation against the offset at media time 0 for a given drift."""
-    return canonical_correlation(*combined_moments(moments, drift_ms_per_min))
+    """Excess correlation against the offset at media time 0 for a given drift."""
+    return excess_correlation(*combined_moments(moments, drift_ms_per_min))
 
 
 def block_curve(moments: LagMoments, block: int) -> np.ndarray:
-    """Canonical correlation against lag within one block."""
-    return canonical_correlation(moments.first[block], moments.video[block], moments.audio[block])
+    """Excess correlation against lag within one block."""
+    return excess_correlation(moments.first[block], moments.video[block], moments.audio[block])
 
 
 def bands_agree(first: np.ndarray, video: np.ndarray, audio: np.ndarray, lags: np.ndarray, search_steps: int,
@@ -241,7 +265,7 @@ def bands_agree(first: np.ndarray, video: np.ndarray, audio: np.ndarray, lags: n
     q = audio.shape[-1]
     for bands in (np.arange(q // 2), np.arange(q // 2, q)):
         columns = np.concatenate([[0], bands + 1])
-        curve = canonical_correlation(first[..., columns], video, audio[..., bands[:, None], bands])
+        curve = excess_correlation(first[..., columns], video, audio[..., bands[:, None], bands])
         peak = find_peak(curve, lags, search_steps)
         if peak is None or not peak.interior or abs(peak.lag_ms - lag_ms) > AGREE_MS:
             return False
@@ -275,8 +299,13 @@ class Peak:
 def find_peak(curve: np.ndarray, lags: np.ndarray, search_steps: int, exclusion_steps: int = 15) -> Peak | None:
     """The highest interior maximum of ``curve`` within ``±search_steps``.
 
-    Prominence is the peak's height above the median of the curve away from the peak (beyond
-    ``exclusion_steps``), in robust standard deviations (1.4826 MAD) of that part of the curve.
+    The lag is the middle of the peak's top: the contiguous lags around the maximum whose value is
+    within ``PEAK_TOP`` of its height, with the crossings interpolated between steps. On a rounded
+    peak that is its vertex; on a flat top (a mouth that moves smoothly over several syllables)
+    it is the middle of the plateau rather than whichever of its ripples came out highest, which
+    moves by frames when the audio is shifted. A top that runs past the end of the curve is not
+    interior. Prominence is the peak's height above the median of the curve away from the peak
+    (beyond ``exclusion_steps``), in robust standard deviations (1.4826 MAD) of that part of the curve.
     """
     inside = np.abs(lags) <= search_steps
     values = np.where(inside & np.isfinite(curve), curve, -np.inf)
@@ -285,10 +314,12 @@ def find_peak(curve: np.ndarray, lags: np.ndarray, search_steps: int, exclusion_
     k = int(np.argmax(values))
     interior = 0 < k < len(curve) - 1 and np.isfinite(curve[k - 1]) and np.isfinite(curve[k + 1]) \
         and curve[k] >= curve[k - 1] and curve[k] >= curve[k + 1]
-    offset = 0.0
+    lag = float(lags[k])
     if interior:
-        denom = curve[k - 1] - 2 * curve[k] + curve[k + 1]
-        offset = 0.5 * (curve[k - 1] - curve[k + 1]) / denom if denom < 0 else 0.0
+        level = curve[k] - PEAK_TOP * abs(curve[k])
+        ends = [_top_end(curve, lags, k, level, direction) for direction in (-1, 1)]
+        interior = None not in ends
+        lag = 0.5 * (ends[0] + ends[1]) if interior else lag
     away = inside & (np.abs(lags - lags[k]) > exclusion_steps) & np.isfinite(curve)
     rest = curve[away]
     if rest.size >= 5:
@@ -296,7 +327,18 @@ def find_peak(curve: np.ndarray, lags: np.ndarray, search_steps: int, exclusion_
         prominence = float((curve[k] - np.median(rest)) / spread)
     else:
         prominence = 0.0
-    return Peak(float((lags[k] + offset) * STEP_MS), float(curve[k]), prominence, bool(interior))
+    return Peak(lag * STEP_MS, float(curve[k]), prominence, bool(interior))
+
+
+def _top_end(curve: np.ndarray, lags: np.ndarray, k: int, level: float, direction: int) -> float | None:
+    """Lag (in steps) where the curve, walking from its peak ``k`` in ``direction``, falls below ``level``."""
+    j = k
+    while 0 <= j + direction < len(curve) and curve[j + direction] >= level:
+        j += direction
+    beyond = j + direction
+    if not 0 <= beyond < len(curve) or not np.isfinite(curve[beyond]):
+        return None
+    return float(lags[j] + direction * (curve[j] - level) / (curve[j] - curve[beyond]))
 
 
 def estimate_sync(face: FaceTrack, audio: AudioTrack, *, fps: float, settings: EstimatorSettings) -> SyncResult:

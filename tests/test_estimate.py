@@ -9,9 +9,11 @@ import pytest
 
 from core.decode import decode_audio, iter_video_frames
 from core.estimate import (
+    CHANCE_RHO,
     EstimatorSettings,
     canonical_correlation,
     estimate_sync,
+    excess_correlation,
     find_peak,
     lagged_sums,
     shift_lags,
@@ -76,6 +78,31 @@ def test_find_peak_refines_between_lag_steps():
     assert peak.interior and peak.lag_ms == pytest.approx(33.0, abs=1.5)
     edge = find_peak(np.linspace(0, 1, 101), lags, 40)
     assert not edge.interior  # rising to the edge of the range: the true peak may lie outside
+
+
+def test_find_peak_takes_the_middle_of_a_flat_top():
+    # A plateau from lag 0 to 20 steps with small ripples whose highest crest is near one end, as
+    # the curve of a smoothly moving mouth looks: the middle is the stable answer, not that crest.
+    lags = np.arange(-100, 101)
+    plateau = 0.54 - 0.2 * np.clip(np.abs(lags - 10) - 10, 0, None) / 100.0
+    curve = plateau + 0.002 * np.exp(-((lags - 17) ** 2) / 4.0)
+    assert abs(lags[np.argmax(curve)] - 10) >= 6
+    peak = find_peak(curve, lags, 100)
+    assert peak.interior and peak.lag_ms == pytest.approx(100.0, abs=10.0)
+
+
+def test_excess_correlation_discounts_less_overlap():
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((400, 2))
+    y = x @ rng.standard_normal((2, 3)) + 2.0 * rng.standard_normal((400, 3))
+    w = np.ones((400, 1))
+    first = np.hstack([w, x]).T @ np.hstack([w, y])
+    moments = (first, x.T @ x, y.T @ y)
+    rho = canonical_correlation(*moments)
+    # The same correlation from 4 s and from 16 s of weighted steps: the shorter one is worth less.
+    short = excess_correlation(*moments)
+    long = excess_correlation(*(4 * m for m in moments))
+    assert short == pytest.approx(rho - CHANCE_RHO / 2.0) and long == pytest.approx(rho - CHANCE_RHO / 4.0)
 
 
 def test_settings_validate_search_range():
