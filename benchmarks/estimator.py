@@ -108,6 +108,26 @@ def speed_table(clips: list[Path]) -> list[dict]:
     return rows
 
 
+def landmark_floor(path: Path, frames: int = 500) -> dict:
+    """Per-frame cost of Face Mesh alone (frames decoded beforehand) against ffmpeg's decoding.
+
+    No analysis that finds landmarks on every frame can be faster than this, whatever else it does.
+    """
+    from core.face import FaceMeshTracker, quiet_native_stderr
+
+    images = [f.image for _, f in zip(range(frames), iter_video_frames(path), strict=False)]
+    with quiet_native_stderr(), FaceMeshTracker() as tracker:
+        tracker.main_face(images[0])  # the first call builds the graph
+        start = time.perf_counter()
+        for image in images:
+            tracker.main_face(image)
+        mesh_ms = (time.perf_counter() - start) / len(images) * 1000.0
+    start = time.perf_counter()
+    subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "null", "-"], check=True)
+    decode_ms = (time.perf_counter() - start) / max(probe(path).frame_count, 1) * 1000.0
+    return {"clip": path.name, "face_mesh_ms_per_frame": mesh_ms, "ffmpeg_decode_ms_per_frame": decode_ms}
+
+
 def memory_rows(source: Path, workdir: Path) -> list[dict]:
     """Peak memory of a clip and of the same clip looped to about ten minutes."""
     duration = probe(source).duration_s
@@ -130,13 +150,18 @@ def speed_and_memory(corpus: Path, summary: dict) -> None:
     for row in speed:
         print(f"{row['clip']:34s} decode {row['decode_s']:6.2f} s  analyze {row['analyze_s']:6.2f} s  "
               f"ratio {row['ratio']:5.1f}x  peak RSS {row['peak_rss_mb']:6.0f} MB")
+    floor = landmark_floor(speed_clips[0])
+    print(f"Floor: Face Mesh alone takes {floor['face_mesh_ms_per_frame']:.2f} ms a frame, ffmpeg decoding "
+          f"{floor['ffmpeg_decode_ms_per_frame']:.2f} ms a frame ({floor['clip']}): landmarks on every frame cost "
+          f"at least {floor['face_mesh_ms_per_frame'] / floor['ffmpeg_decode_ms_per_frame'] / 2:.1f}x decoding "
+          "on two cores before anything else is done")
     with tempfile.TemporaryDirectory() as tmp:
         print("\n## Memory: a clip and the same clip looped to about ten minutes")
         memory = memory_rows(corpus / "real" / "dfrf__cnn2_25fps.mp4", Path(tmp))
     for row in memory:
         print(f"{row['clip']:34s} {row['duration_s']:7.1f} s  analyze {row['analyze_s']:7.1f} s  "
               f"peak RSS {row['peak_rss_mb']:6.0f} MB")
-    summary.update(speed=speed, memory=memory)
+    summary.update(speed=speed, memory=memory, landmark_floor=floor)
 
 
 def main() -> int:
@@ -250,7 +275,7 @@ def main() -> int:
         speed_and_memory(args.corpus, summary)
     print("\n## Summary")
     for key, value in summary.items():
-        if key not in ("speed", "memory"):
+        if key not in ("speed", "memory", "landmark_floor"):
             print(f"{key:36s} {value}")
     if args.json:
         args.json.write_text(json.dumps({"summary": summary, "shifts": shift_rows, "drift": drift_rows}, indent=2))
