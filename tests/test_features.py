@@ -5,7 +5,7 @@ from __future__ import annotations
 import librosa
 import numpy as np
 
-from core.features import GRID_RATE, N_MELS, log_mel_energies, speech_activity
+from core.features import GRID_RATE, LOG_FLOOR, N_MELS, log_mel_energies, speech_activity
 
 
 def test_log_mel_in_chunks_equals_one_pass():
@@ -13,7 +13,18 @@ def test_log_mel_in_chunks_equals_one_pass():
     chunked = log_mel_energies(samples, 16000, chunk_frames=250)
     mel = librosa.feature.melspectrogram(y=samples, sr=16000, n_fft=512, hop_length=160, win_length=512,
                                          n_mels=N_MELS, fmin=80.0, fmax=7600.0, center=True, pad_mode="constant")
-    assert np.array_equal(chunked, np.log10(mel.T + 1e-8))
+    assert np.allclose(chunked, np.log10(mel.T + LOG_FLOOR * mel.mean() + 1e-12), rtol=0, atol=1e-5)
+
+
+def test_digital_silence_reads_as_quiet_not_as_an_extreme():
+    # Audio padded with exact zeros, as shifted or exported files are: the padding must sit near
+    # the floor below the clip's level, not 100 dB under it, or it outweighs the speech.
+    rng = np.random.default_rng(2)
+    speech = (rng.standard_normal(16000 * 3) * 0.1).astype(np.float32)
+    log_mel = log_mel_energies(np.concatenate([np.zeros(8000, np.float32), speech]), 16000)
+    level = np.median(log_mel[60:])
+    assert log_mel[:40].min() >= level + np.log10(LOG_FLOOR) - 0.5
+    assert log_mel[:40].max() < level - 2.0  # and still far quieter than the speech
 
 
 def test_speech_weight_spans_pauses_but_not_long_silence():
