@@ -13,13 +13,14 @@ Method (classical, nothing learned from data):
    Fewer weighted steps let chance reach a higher correlation, so what is compared across lags is
    the correlation above that chance level (:func:`excess_correlation`); otherwise a lag near the
    edge of the search range, where less speech overlaps the face, wins by having less evidence.
-4. Moments add up, so the whole clip's curve is the sum of the blocks' moments. A drift of ``d``
-   ms/min is tested by shifting each block's moments by the lag it implies before summing; the
-   offset and drift that give the highest correlation are the measurement. The offset is the middle
-   of the peak's top (:func:`find_peak`), to a fraction of the 10 ms step.
-5. Confidence: how far the peak stands above the correlation reached at all other lags (in robust
-   standard deviations), together with how well the block estimates agree. A peak that is not a
-   clear, interior maximum is reported as inconclusive rather than guessed.
+4. Each block's own peak is a window estimate; a robust line through them gives the drift
+   (:func:`drift_line`, :func:`fit_drift`). Moments add up, so the whole clip's curve is the sum of
+   the blocks' moments, each block shifted by the lag the drift implies there; the middle of that
+   curve's peak top (:func:`find_peak`), to a fraction of the 10 ms step, is the offset.
+5. Confidence: how far the peak stands above the peaks that time-reversed copies of the same audio
+   reach on the same picture, plus agreement on the lag between the low and high audio bands and
+   between the clip's two interleaved halves. A peak that is not a clear, interior maximum is
+   reported as inconclusive rather than guessed.
 """
 
 from __future__ import annotations
