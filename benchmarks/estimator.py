@@ -75,24 +75,56 @@ def ffmpeg_exe() -> str:
         return "ffmpeg"
 
 
+def _tree_rss_mb(root: int) -> float:
+    """Resident memory (MB) of a process and all its descendants now, from /proc."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    parents[int(entry)] = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    tree, frontier = {root}, [root]
+    while frontier:
+        pid = frontier.pop()
+        children = [child for child, parent in parents.items() if parent == pid and child not in tree]
+        tree.update(children)
+        frontier.extend(children)
+    total_kb = 0
+    for pid in tree:
+        try:
+            with open(f"/proc/{pid}/status") as status:
+                total_kb += next((int(line.split()[1]) for line in status if line.startswith("VmRSS:")), 0)
+        except OSError:
+            continue
+    return total_kb / 1024
+
+
 def child_peak_rss_mb(code: str) -> tuple[float, float]:
-    """Wall time and peak RSS (MB) of a fresh Python running ``code``: the main process plus its largest worker."""
+    """Wall time and peak resident memory (MB) of a fresh Python running ``code``, with its workers.
+
+    Memory is sampled from /proc every 50 ms as the sum over the process and its descendants.
+    ``getrusage`` cannot be used: Linux carries a parent's peak across fork and exec, so a child
+    of this (large) benchmark process would report the benchmark's memory as its own.
+    """
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True, cwd=REPO)
+    peak = 0.0
+    while proc.poll() is None:
+        peak = max(peak, _tree_rss_mb(proc.pid))
+        time.sleep(0.05)
     wall = time.perf_counter() - start
     if proc.returncode:
-        raise RuntimeError(proc.stderr[-2000:])
-    main_mb, worker_mb = (float(v) for v in proc.stdout.strip().splitlines()[-1].split())
-    return wall, main_mb + worker_mb
+        raise RuntimeError(proc.stderr.read()[-2000:])
+    return wall, peak
 
 
 ANALYZE_CODE = """
-import resource, sys
 from core.analyze import analyze_file
-analyze_file(sys.argv[1] if len(sys.argv) > 1 else {path!r})
-# Peak resident memory of this process and of the largest face-tracking worker, MB.
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-      resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
+if __name__ == "__main__":
+    analyze_file({path!r})
 """
 
 
