@@ -23,13 +23,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+sys.path[:0] = [str(REPO), str(REPO / "tests")]
+
+from tracks import looped, replace_audio  # noqa: E402
 
 from core.decode import AudioTrack, decode_audio, iter_video_frames  # noqa: E402
 from core.estimate import EstimatorSettings, drift_line, estimate_sync  # noqa: E402
@@ -49,21 +50,6 @@ def load(path: Path) -> tuple[float, AudioTrack, FaceTrack]:
     info = probe(path)
     return (info.fps_measured or info.fps_declared or 25.0, decode_audio(path),
             track_face(iter_video_frames(path), (info.width, info.height)))
-
-
-def with_audio(audio: AudioTrack, samples: np.ndarray) -> AudioTrack:
-    return replace(audio, samples=samples.astype(np.float32))
-
-
-def looped(face: FaceTrack, audio: AudioTrack, times: int) -> tuple[FaceTrack, AudioTrack]:
-    """The clip played ``times`` times back to back (same speaker, so a long clip for drift cases)."""
-    period = audio.samples.size / audio.rate
-    t = np.concatenate([face.time_s + i * period for i in range(times)])
-    keep = t < period * times
-    tile = lambda a: np.concatenate([a] * times)[keep]  # noqa: E731
-    face_long = replace(face, time_s=t[keep], face_count=tile(face.face_count), mouth=tile(face.mouth),
-                        box=tile(face.box), eye_distance_px=tile(face.eye_distance_px), yaw=tile(face.yaw))
-    return face_long, with_audio(audio, np.tile(audio.samples, times))
 
 
 def ffmpeg_exe() -> str:
@@ -220,7 +206,7 @@ def main() -> int:
         cells = []
         for shift in SHIFTS_MS:
             samples = offset_audio(audio.samples, audio.rate, shift, 0.0, audio.samples.size)
-            result = estimate_sync(face, with_audio(audio, samples), fps=fps, settings=settings)
+            result = estimate_sync(face, replace_audio(audio, samples), fps=fps, settings=settings)
             true_cases += 1
             false_drift += result.verdict == "drift"
             true_inconclusive += result.verdict == "inconclusive"
@@ -265,7 +251,7 @@ def main() -> int:
         base_trend = base_line.drift_ms_per_min if base_line else 0.0
         for drift in DRIFTS_MS_PER_MIN:
             samples = offset_audio(long_audio.samples, long_audio.rate, 0.0, drift, long_audio.samples.size)
-            r = estimate_sync(long_face, with_audio(long_audio, samples), fps=fps, settings=settings)
+            r = estimate_sync(long_face, replace_audio(long_audio, samples), fps=fps, settings=settings)
             measured = (r.drift_ms_per_min or 0.0) - base_trend
             err = measured - drift
             drift_rows.append({"clip": name, "loops": times, "applied": drift, "measured": measured,
@@ -285,7 +271,7 @@ def main() -> int:
             samples = np.zeros_like(audio.samples)
             n = min(samples.size, other.samples.size)
             samples[:n] = other.samples[:n]
-            r = estimate_sync(face, with_audio(audio, samples), fps=fps, settings=settings)
+            r = estimate_sync(face, replace_audio(audio, samples), fps=fps, settings=settings)
             mismatched.append(r.verdict == "inconclusive")
     print(f"{sum(mismatched)} of {len(mismatched)} mismatched pairs called inconclusive")
 

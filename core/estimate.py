@@ -168,6 +168,15 @@ def canonical_correlation(first: np.ndarray, video: np.ndarray, audio: np.ndarra
     score (within a frame: 0.1 and 0.3 gave 96 %, 1 gave 95 %, 3 gave 94 %).
     Returns NaN where the total weight is too small to estimate anything.
     """
+    weight, cxx, cyy, cxy = _covariances(first, video, audio)
+    m = _inverse_sqrt(_ridge(cxx, ridge)) @ cxy @ _inverse_sqrt(_ridge(cyy, ridge))
+    rho = np.linalg.svd(m, compute_uv=False)[..., 0]
+    return np.where(weight > GRID_RATE / 2, rho, np.nan)
+
+
+def _covariances(first: np.ndarray, video: np.ndarray, audio: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Total weight and the weighted covariances (video, audio, cross) from summed moments."""
     first, video, audio = (np.asarray(m, np.float64) for m in (first, video, audio))
     weight = first[..., 0, 0]
     safe = np.where(weight > 1e-9, weight, 1.0)
@@ -176,8 +185,28 @@ def canonical_correlation(first: np.ndarray, video: np.ndarray, audio: np.ndarra
     cxy = first[..., 1:, 1:] / safe[..., None, None] - mx[..., :, None] * my[..., None, :]
     cxx = video / safe[..., None, None] - mx[..., :, None] * mx[..., None, :]
     cyy = audio / safe[..., None, None] - my[..., :, None] * my[..., None, :]
-    m = _inverse_sqrt(_ridge(cxx, ridge)) @ cxy @ _inverse_sqrt(_ridge(cyy, ridge))
-    rho = np.linalg.svd(m, compute_uv=False)[..., 0]
+    return weight, cxx, cyy, cxy
+
+
+def canonical_directions(first: np.ndarray, video: np.ndarray, audio: np.ndarray,
+                         ridge: float = 0.3) -> tuple[np.ndarray, np.ndarray]:
+    """The mouth-feature and audio-band weightings that reach the canonical correlation (one lag's moments)."""
+    _, cxx, cyy, cxy = _covariances(first, video, audio)
+    video_white, audio_white = _inverse_sqrt(_ridge(cxx, ridge)), _inverse_sqrt(_ridge(cyy, ridge))
+    u, _, vt = np.linalg.svd(video_white @ cxy @ audio_white)
+    return video_white @ u[:, 0], audio_white @ vt[0]
+
+
+def projected_correlation(first: np.ndarray, video: np.ndarray, audio: np.ndarray,
+                          directions: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Correlation of the mouth features and audio bands, each combined with fixed ``directions``.
+
+    Any leading batch shape; NaN where the total weight is too small.
+    """
+    a, b = directions
+    weight, cxx, cyy, cxy = _covariances(first, video, audio)
+    spread = np.einsum("i,...ij,j->...", a, cxx, a) * np.einsum("i,...ij,j->...", b, cyy, b)
+    rho = np.einsum("i,...ij,j->...", a, cxy, b) / np.sqrt(np.maximum(spread, 1e-12))
     return np.where(weight > GRID_RATE / 2, rho, np.nan)
 
 
@@ -477,7 +506,7 @@ def judge(moments: LagMoments, halves: list[LagMoments], chance: np.ndarray, fps
     """
     search_steps = int(np.ceil(settings.search_ms / STEP_MS))
     tolerance = settings.tolerance
-    windows = block_windows(moments, halves, chance[:, :-1], search_steps)
+    windows = block_windows(moments, halves, chance[:, :-1], search_steps, clip_directions(moments, search_steps))
     drift = fit_drift(windows, fps, settings.max_drift_ms_per_min)
     peak = find_peak(combined_curve(moments, drift), moments.lags, search_steps)
     if peak is None or not peak.interior:
@@ -507,21 +536,39 @@ def judge(moments: LagMoments, halves: list[LagMoments], chance: np.ndarray, fps
                       round(confidence, 3), windows, "", tolerance.name, find_splices(windows, frame_ms))
 
 
+def clip_directions(moments: LagMoments, search_steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mouth and audio weightings that correlate best over the whole clip, at its best lag without drift."""
+    first, video, audio = combined_moments(moments, 0.0)
+    curve = excess_correlation(first, video, audio)
+    inside = (np.abs(moments.lags) <= search_steps) & np.isfinite(curve)
+    k = int(np.argmax(np.where(inside, curve, -np.inf)))
+    return canonical_directions(first[k], video[k], audio[k])
+
+
 def block_windows(moments: LagMoments, halves: list[LagMoments], chance: np.ndarray,
-                  search_steps: int) -> list[SyncWindow]:
-    """The offset and confidence of each block on its own (``chance``: per-block chance peaks)."""
+                  search_steps: int, directions: tuple[np.ndarray, np.ndarray]) -> list[SyncWindow]:
+    """The offset and confidence of each block on its own (``chance``: per-block chance peaks).
+
+    The offset is read with the whole clip's mouth and audio weightings (``directions``,
+    :func:`clip_directions`): how the mouth maps onto the sound is a property of the speaker, which
+    five seconds cannot fit without noise. Fitting them per block scattered looped clips' window
+    offsets by tens of ms, and drifts within 10 ms/min of the truth fell from 87 % to 50 % of the
+    generated clips' cases. The confidence is the block's own evidence (its canonical correlation
+    against chance, and whether its bands and halves agree on the offset).
+    """
     windows = []
     for b in range(moments.first.shape[0]):
-        curve = block_curve(moments, b)
-        peak = find_peak(curve, moments.lags, search_steps)
-        usable = peak is not None and peak.interior
+        peak = find_peak(projected_correlation(moments.first[b], moments.video[b], moments.audio[b], directions),
+                         moments.lags, search_steps)
+        evidence = find_peak(block_curve(moments, b), moments.lags, search_steps)
+        usable = peak is not None and peak.interior and evidence is not None and evidence.interior
         agreements = usable and bands_agree(moments.first[b], moments.video[b], moments.audio[b], moments.lags,
                                             search_steps, peak.lag_ms) + \
             halves_agree([block_curve(h, b) for h in halves], moments.lags, search_steps, peak.lag_ms)
         start, end = moments.block_span_s[b]
         windows.append(SyncWindow(round(float(start), 3), round(float(end), 3),
                                   round(peak.lag_ms, 1) if usable else None,
-                                  round(confidence_from(peak, chance[:, b], agreements), 3) if usable else 0.0))
+                                  round(confidence_from(evidence, chance[:, b], agreements), 3) if usable else 0.0))
     return windows
 
 
