@@ -198,13 +198,28 @@ def long_clip(corpus):
     return info.fps_measured, decode_audio(path), face
 
 
-def test_looped_clip_has_no_drift(clips):
-    # Seven plays of the 7 s interview back to back: one offset throughout, no drift by construction.
-    fps, audio, face = clips["liveportrait__d20.mp4"]
-    result = estimate_sync(*looped(face, audio, 7), fps=fps, settings=SETTINGS)
+def test_unresampled_long_clip_has_no_drift(long_clip):
+    # The news clip's lip-to-sound lag wanders by tens of ms with what is said (its second half is
+    # full of pauses); a line through the wander slopes, but the halves do not agree on it.
+    fps, audio, face = long_clip
+    result = estimate_sync(face, audio, fps=fps, settings=SETTINGS)
     assert result.verdict in ("in_sync", "offset")
     assert result.drift_ms_per_min == 0.0
-    assert len(result.windows) >= 9 and all(w.end_s > w.start_s for w in result.windows)
+    assert len(result.windows) >= 10 and all(w.end_s > w.start_s for w in result.windows)
+
+
+@pytest.fixture(scope="module")
+def looped_clip(clips):
+    """The 7 s interview played seven times back to back: one offset throughout, no drift by construction."""
+    fps, audio, face = clips["liveportrait__d20.mp4"]
+    return (fps, *looped(face, audio, 7))
+
+
+def test_looped_clip_has_no_drift(looped_clip):
+    fps, face, audio = looped_clip
+    result = estimate_sync(face, audio, fps=fps, settings=SETTINGS)
+    assert result.verdict in ("in_sync", "offset")
+    assert result.drift_ms_per_min == 0.0
     # Windows read with the whole clip's mouth and audio weightings agree closely (95 % interval of
     # the drift 20 ms/min wide; fitting the weightings per window left it 36 ms/min wide).
     line = drift_line(result.windows, fps)
@@ -212,16 +227,13 @@ def test_looped_clip_has_no_drift(clips):
 
 
 @pytest.mark.parametrize("drift", [60.0, -60.0])
-def test_resampled_audio_is_measured_as_drift(long_clip, drift):
-    # Scored against the clip's own trend (its offset wanders by tens of ms over 71 s, which the
-    # line through its windows follows), as the benchmark does.
-    fps, audio, face = long_clip
+def test_resampled_audio_is_measured_as_drift(looped_clip, drift):
+    fps, face, audio = looped_clip
     base = estimate_sync(face, audio, fps=fps, settings=SETTINGS)
-    trend = drift_line(base.windows, fps).drift_ms_per_min
     drifting = replace_audio(audio, offset_audio(audio.samples, audio.rate, 0.0, drift, audio.samples.size))
     result = estimate_sync(face, drifting, fps=fps, settings=SETTINGS)
     assert result.verdict == "drift"
-    assert result.drift_ms_per_min - trend == pytest.approx(drift, abs=10.0)
+    assert result.drift_ms_per_min == pytest.approx(drift, abs=10.0)
     assert result.offset_ms == pytest.approx(base.offset_ms, abs=1000 / fps)  # the offset at the start is unchanged
 
 
