@@ -511,10 +511,11 @@ def judge(moments: LagMoments, halves: list[LagMoments], chance: np.ndarray, fps
     directions = clip_directions(moments, search_steps)
     windows = block_windows(moments, halves, chance[:, :-1], search_steps, directions)
     drift = fit_drift(windows, fps, settings.max_drift_ms_per_min)
-    peak = find_peak(combined_curve(moments, drift), moments.lags, search_steps)
+    whole = combined_moments(moments, drift)
+    peak = find_peak(excess_correlation(*whole), moments.lags, search_steps)
     if peak is None or not peak.interior:
         return SyncResult.inconclusive("no clear correlation peak inside the search range", tolerance=tolerance.name)
-    agreements = bands_agree(*combined_moments(moments, drift), moments.lags, search_steps, peak.lag_ms) + \
+    agreements = bands_agree(*whole, moments.lags, search_steps, peak.lag_ms) + \
         halves_agree([projected_correlation(*combined_moments(h, drift), directions) for h in halves], moments.lags,
                  search_steps, peak.lag_ms)
     confidence = confidence_from(peak, chance[:, -1], agreements)
