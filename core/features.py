@@ -32,6 +32,9 @@ N_MELS = 10
 # area, jaw drop) and those whose velocities are added (inner aperture, area).
 MOUTH_LEVELS = (0, 1, 4, 5)
 MOUTH_VELOCITIES = (0, 4)
+# Weights of the mouth feature columns (levels, then velocities) that together say how open the
+# mouth is: every level used grows as the mouth opens; velocities have no sign relation to loudness.
+MOUTH_OPENING = np.array([1.0] * len(MOUTH_LEVELS) + [0.0] * len(MOUTH_VELOCITIES))
 # Band energies are floored this far below the clip's mean band power (35 dB) before the logarithm.
 # Without a floor, digital silence (padding at a file's start or end, dropouts) sits 100 dB below
 # room tone and dominates every moment it falls in. The level was chosen on shifted copies of the
