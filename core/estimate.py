@@ -584,21 +584,27 @@ def block_windows(moments: LagMoments, halves: list[LagMoments], chance: np.ndar
     offsets by tens of ms: on the generated clips' drift cases, 50 % came within 10 ms/min of the
     truth that way, against 87 % with the clip's weightings. The confidence is the block's own
     evidence (its canonical correlation against chance, and whether its bands and halves agree on
-    the offset).
+    the offset), and 0 where the block's own correlation peaks more than ``AGREE_MS`` away. The
+    offset is kept either way: dropping it let one block of the 71 s news clip, whose own
+    correlation ran to the edge of the search range, decide whether its wander counted as drift.
     """
     windows = []
     for b in range(moments.first.shape[0]):
         peak = find_peak(projected_correlation(moments.first[b], moments.video[b], moments.audio[b], directions),
                          moments.lags, search_steps)
         evidence = find_peak(block_curve(moments, b), moments.lags, search_steps)
-        usable = peak is not None and peak.interior and evidence is not None and evidence.interior
-        agreements = usable and bands_agree(moments.first[b], moments.video[b], moments.audio[b], moments.lags,
-                                            search_steps, peak.lag_ms) + \
-            halves_agree([block_curve(h, b) for h in halves], moments.lags, search_steps, peak.lag_ms)
+        usable = peak is not None and peak.interior
+        backed = usable and evidence is not None and evidence.interior \
+            and abs(evidence.lag_ms - peak.lag_ms) <= AGREE_MS
+        confidence = 0.0
+        if backed:
+            agreements = bands_agree(moments.first[b], moments.video[b], moments.audio[b], moments.lags,
+                                     search_steps, peak.lag_ms) + \
+                halves_agree([block_curve(h, b) for h in halves], moments.lags, search_steps, peak.lag_ms)
+            confidence = confidence_from(evidence, chance[:, b], agreements)
         start, end = moments.block_span_s[b]
         windows.append(SyncWindow(round(float(start), 3), round(float(end), 3),
-                                  round(peak.lag_ms, 1) if usable else None,
-                                  round(confidence_from(evidence, chance[:, b], agreements), 3) if usable else 0.0))
+                                  round(peak.lag_ms, 1) if usable else None, round(confidence, 3)))
     return windows
 
 

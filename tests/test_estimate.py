@@ -227,14 +227,20 @@ def long_clip(corpus):
     return info.fps_measured, decode_audio(path), face
 
 
-def test_unresampled_long_clip_has_no_drift(long_clip):
+@pytest.mark.parametrize("shift_ms", [0.0, 23.0])
+def test_unresampled_long_clip_has_no_drift(long_clip, shift_ms):
     # The news clip's lip-to-sound lag wanders by tens of ms with what is said (its second half is
-    # full of pauses); a line through the wander slopes, but the halves do not agree on it.
+    # full of pauses); a line through the wander slopes, but the halves do not agree on it. Shifted
+    # by 23 ms, one block's own correlation runs to the edge of the search range: when that dropped
+    # its offset, the second half had too few windows to disagree and the wander was called drift.
     fps, audio, face = long_clip
+    if shift_ms:
+        audio = replace_audio(audio, offset_audio(audio.samples, audio.rate, shift_ms, 0.0, audio.samples.size))
     result = estimate_sync(face, audio, fps=fps, settings=SETTINGS)
     assert result.verdict in ("in_sync", "offset")
     assert result.drift_ms_per_min == 0.0
     assert len(result.windows) >= 10 and all(w.end_s > w.start_s for w in result.windows)
+    assert all(w.offset_ms is not None for w in result.windows)
 
 
 @pytest.fixture(scope="module")
