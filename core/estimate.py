@@ -539,16 +539,18 @@ def judge(moments: LagMoments, halves: list[LagMoments], chance: np.ndarray, fps
     agreements = bands_agree(*whole, moments.lags, search_steps, peak.lag_ms) + \
         halves_agree([projected_correlation(*combined_moments(h, drift), directions) for h in halves], moments.lags,
                  search_steps, peak.lag_ms)
+    confidence = confidence_from(peak, chance[:, -1], agreements)
     nearest = int(np.argmin(np.abs(moments.lags * STEP_MS - peak.lag_ms)))
-    plausible = opens_with_sound(*(m[nearest] for m in whole))
-    confidence = confidence_from(peak, chance[:, -1], agreements) if plausible else 0.0
+    backwards = confidence >= MIN_CONFIDENCE and not opens_with_sound(*(m[nearest] for m in whole))
+    if backwards:
+        confidence = 0.0
     offset = peak.lag_ms
     frame_ms = 1000.0 / fps
     if confidence < MIN_CONFIDENCE:
         # The best guess is kept for the curious, but nothing downstream acts on an inconclusive result.
-        reason = ("the mouth movement does not match this audio clearly enough "
-                  "(other audio, dubbed, music, or too little speech)") if plausible else \
-            "the sound gets louder where the mouth closes: this audio does not come from these lips"
+        reason = "the sound gets louder where the mouth closes: this audio does not come from these lips" \
+            if backwards else ("the mouth movement does not match this audio clearly enough "
+                               "(other audio, dubbed, music, or too little speech)")
         return SyncResult("inconclusive", round(offset, 1), round(offset / frame_ms, 3), round(drift, 2),
                           round(confidence, 3), windows, reason, tolerance.name)
     duration_s = float(moments.block_span_s[-1, 1])

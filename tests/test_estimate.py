@@ -197,6 +197,9 @@ def test_sound_that_grows_as_the_mouth_closes_is_refused(clips):
     upside_down = estimate_sync(replace(face, mouth=-face.mouth), audio, fps=fps, settings=SETTINGS)
     assert upside_down.verdict == "inconclusive" and "louder" in upside_down.reason
     assert upside_down.offset_ms == pytest.approx(base.offset_ms, abs=1000 / fps)
+    # A mouth that never moves relates to the sound neither way: that is not evidence of other audio.
+    still = estimate_sync(replace(face, mouth=np.ones_like(face.mouth)), audio, fps=fps, settings=SETTINGS)
+    assert still.verdict == "inconclusive" and "louder" not in still.reason
 
 
 def test_silence_and_no_face_are_inconclusive(clips):
