@@ -30,6 +30,12 @@ from core.tolerance import PRESETS, parse_tolerance
 SETTINGS = EstimatorSettings()
 
 
+def unit_weight_moments(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The estimator's moments of video features ``x`` against audio features ``y``, every step weighted 1."""
+    w = np.ones((x.shape[0], 1))
+    return np.hstack([w, x]).T @ np.hstack([w, y]), x.T @ x, y.T @ y
+
+
 def test_lagged_sums_match_direct_sums():
     rng = np.random.default_rng(1)
     a, b, k = rng.standard_normal((50, 2)), rng.standard_normal((56, 3)), 3
@@ -48,9 +54,7 @@ def test_canonical_correlation_finds_a_mixed_relation():
     rng = np.random.default_rng(2)
     x = rng.standard_normal((4000, 3))
     y = np.column_stack([x @ [1.0, -2.0, 0.5] + 0.5 * rng.standard_normal(4000), rng.standard_normal((4000, 2))])
-    w = np.ones((4000, 1))
-    first = np.hstack([w, x]).T @ np.hstack([w, y])
-    rho = canonical_correlation(first, x.T @ x, y.T @ y, ridge=0.0)
+    rho = canonical_correlation(*unit_weight_moments(x, y), ridge=0.0)
     expected = np.std(x @ [1.0, -2.0, 0.5]) / np.std(y[:, 0])
     assert rho == pytest.approx(expected, abs=0.01)
 
@@ -62,15 +66,14 @@ def test_ridge_never_lifts_the_correlation_past_one():
     rng = np.random.default_rng(3)
     x = rng.standard_normal((3000, 3)) * [5.0, 1.0, 0.2]
     y = np.column_stack([x[:, 0] + 0.01 * rng.standard_normal(3000), 0.1 * rng.standard_normal(3000)])
-    w = np.ones((3000, 1))
-    first = np.hstack([w, x]).T @ np.hstack([w, y])
+    moments = unit_weight_moments(x, y)
     cxx, cyy = np.cov(x.T, bias=True), np.cov(y.T, bias=True)
     cxy = (x - x.mean(0)).T @ (y - y.mean(0)) / 3000
     for ridge in (0.3, 3.0):
         a = cxx + (ridge * np.trace(cxx) / 3 + 1e-6) * np.eye(3)
         b = cyy + (ridge * np.trace(cyy) / 2 + 1e-6) * np.eye(2)
         expected = np.sqrt(np.max(np.linalg.eigvals(np.linalg.solve(a, cxy) @ np.linalg.solve(b, cxy.T)).real))
-        rho = canonical_correlation(first, x.T @ x, y.T @ y, ridge=ridge)
+        rho = canonical_correlation(*moments, ridge=ridge)
         assert rho == pytest.approx(expected, rel=1e-6)
         assert rho < 0.999
 
@@ -99,9 +102,7 @@ def test_excess_correlation_discounts_less_overlap():
     rng = np.random.default_rng(7)
     x = rng.standard_normal((400, 2))
     y = x @ rng.standard_normal((2, 3)) + 2.0 * rng.standard_normal((400, 3))
-    w = np.ones((400, 1))
-    first = np.hstack([w, x]).T @ np.hstack([w, y])
-    moments = (first, x.T @ x, y.T @ y)
+    moments = unit_weight_moments(x, y)
     rho = canonical_correlation(*moments)
     # The same correlation from 4 s and from 16 s of weighted steps: the shorter one is worth less.
     short = excess_correlation(*moments)
@@ -116,12 +117,11 @@ def test_opens_with_sound_reads_the_sign_of_the_relation():
     n, p = 3000, MOUTH_OPENING.size
     opening = rng.standard_normal(n)
     mouth = opening[:, None] * MOUTH_OPENING + 0.3 * rng.standard_normal((n, p))
-    w = np.ones((n, 1))
     for sign in (1.0, -1.0):
         bands = sign * opening[:, None] + 0.5 * rng.standard_normal((n, 4))
-        first = np.hstack([w, mouth]).T @ np.hstack([w, bands])
-        assert canonical_correlation(first, mouth.T @ mouth, bands.T @ bands) > 0.7
-        assert opens_with_sound(first, mouth.T @ mouth, bands.T @ bands) == (sign > 0)
+        moments = unit_weight_moments(mouth, bands)
+        assert canonical_correlation(*moments) > 0.7
+        assert opens_with_sound(*moments) == (sign > 0)
 
 
 def test_settings_validate_search_range():
@@ -281,11 +281,10 @@ def test_nearly_empty_lags_do_not_break_the_correlation():
     rng = np.random.default_rng(4)
     x, y = rng.standard_normal((11, 2)), np.zeros((11, 3))
     y[:, 0] = rng.standard_normal(11) * 1e-3
-    w = np.ones((11, 1))
-    first = np.hstack([w, x]).T @ np.hstack([w, y])
-    audio = y.T @ y - 1e-7 * np.eye(3)
-    rho = canonical_correlation(first, x.T @ x, audio)
+    first, video, audio = unit_weight_moments(x, y)
+    audio = audio - 1e-7 * np.eye(3)
+    rho = canonical_correlation(first, video, audio)
     assert np.isnan(rho)  # too little weight to say anything, and no exception
     many = np.broadcast_to(first, (4, *first.shape)) * 10  # enough weight: a finite value in [0, 1]
-    rho = canonical_correlation(many, np.broadcast_to(x.T @ x * 10, (4, 2, 2)), np.broadcast_to(audio * 10, (4, 3, 3)))
+    rho = canonical_correlation(many, np.broadcast_to(video * 10, (4, 2, 2)), np.broadcast_to(audio * 10, (4, 3, 3)))
     assert np.all((rho >= 0) & (rho <= 1))
