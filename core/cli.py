@@ -2,7 +2,8 @@
 
 Each command module offers ``register(subparsers)``, which adds its parser and sets ``run`` (a
 function of the parsed arguments returning the exit code). Bad input surfaces as
-:class:`core.errors.MediaError` and becomes one line on stderr and exit code 2.
+:class:`core.errors.MediaError` and becomes one line on stderr and exit code 2; SIGINT, SIGTERM and SIGHUP
+stop the run cleanly (:mod:`core.stopping`) with one line and exit code 130, 143 or 129.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 import sys
 
 from core.errors import MediaError
+from core.stopping import Stopped, stop_signals_handled
 from core.version import VERSION
 
 COMMANDS = ("analyze", "synth", "demo", "fix", "compare", "prep_audio", "conform_fps")
@@ -31,13 +33,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return int(args.run(args))
+        with stop_signals_handled():
+            return int(args.run(args))
     except MediaError as exc:
         print(f"lipalign: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("lipalign: interrupted", file=sys.stderr)
-        return 130
+    except Stopped as stop:  # SIGINT, SIGTERM or SIGHUP: the run unwound, its temporary files are gone
+        print(f"lipalign: {stop}; nothing was left half-written", file=sys.stderr)
+        return stop.exit_code
     except Exception as exc:  # a bug, not bad input: still one line, with a way to get the details
         if os.environ.get("LIPALIGN_DEBUG"):
             raise

@@ -21,6 +21,7 @@ import numpy as np
 
 from core.decode import VideoFrame, iter_video_frames
 from core.progress import ProgressFn, no_progress
+from core.stopping import ending_with_run, follow_parent
 
 # Face Mesh (468-point) indices.
 _EYE_OUTER = (33, 263)
@@ -255,6 +256,7 @@ _progress_queue = None
 def _init_worker(queue: object) -> None:
     global _progress_queue
     _progress_queue = queue
+    follow_parent()
 
 
 def _track_span(path: str, source_size: tuple[int, int], start_s: float, end_s: float | None) -> FaceTrack:
@@ -301,7 +303,8 @@ def track_face_in_file(path: str, source_size: tuple[int, int], *, duration_s: f
     bounds = [duration_s * k / workers for k in range(workers)] + [None]
     context = multiprocessing.get_context("spawn")  # MediaPipe's threads do not survive a fork
     queue = context.Queue()
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(queue,)) as pool:
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(queue,)) as pool, \
+            ending_with_run(pool):
         futures = [pool.submit(_track_span, path, source_size, bounds[k], bounds[k + 1]) for k in range(workers)]
         done = 0
         while not all(f.done() for f in futures):

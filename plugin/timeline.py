@@ -26,6 +26,7 @@ from core.errors import MediaError
 from core.estimate import EstimatorSettings
 from core.model import Report
 from core.progress import ProgressFn, no_progress
+from core.stopping import stops_held
 from core.tolerance import PRESETS, Tolerance, parse_tolerance
 from plugin.audit import CLIP_COLOR, MARKER_COLOR, AuditRecord, ItemState, audit_records
 from plugin.plan import STRATEGIES, AudioRef, ClipRef, Decision, TimelineInfo, decide, plan_slip
@@ -458,12 +459,13 @@ def _align_clip(session: _Session, clip: ClipRef, reading: _Reading, measure: Ca
         entry["reason"] = f"audio track A{locked[0]} is locked: unlock it to let LipAlign change this clip"
         return entry
     try:
-        if decision.action == "slip":
-            new_ids = _apply_slip(session, clip, reading, decision, report, strategy)
-        elif decision.action == "speed":
-            new_ids = _apply_speed(session, clip, reading, decision, report, strategy)
-        else:
-            new_ids = _apply_conform(session, clip, reading, decision, report, strategy)
+        with stops_held():  # a stop signal waits for the clip's edit to be whole (or put back)
+            if decision.action == "slip":
+                new_ids = _apply_slip(session, clip, reading, decision, report, strategy)
+            elif decision.action == "speed":
+                new_ids = _apply_speed(session, clip, reading, decision, report, strategy)
+            else:
+                new_ids = _apply_conform(session, clip, reading, decision, report, strategy)
     except _NotApplied as exc:
         entry["reason"] = str(exc)
         return entry

@@ -3,7 +3,8 @@
 It reaches Resolve through the bridge on its stdin/stdout (the default), or directly through
 external scripting (``--external``, Studio only). It runs :func:`plugin.timeline.align_timeline` or
 :func:`plugin.timeline.revert_timeline`, streams progress events to the menu script, and writes the
-summary JSON atomically.
+summary JSON atomically. SIGINT, SIGTERM and SIGHUP stop it as they stop the command line
+(:mod:`core.stopping`): between timeline edits, never inside one.
 
     python -m plugin.worker [--revert] [--scope timeline|selection] [--strategy auto|slip|conform|speed]
                             [--measure-only] [--summary PATH] [--external] [--window]
@@ -12,6 +13,7 @@ summary JSON atomically.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -19,10 +21,12 @@ import traceback
 from pathlib import Path
 from typing import Any, TextIO
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from core.errors import MediaError
 from core.fileio import write_text_atomic
+from core.stopping import Stopped, stop_requested, stop_signals_handled, stops_held
 from plugin import timeline
 from plugin.bridge import BridgeError, RemoteResolve
 from plugin.resolve_api import ResolveUnsupported, check_support
@@ -88,6 +92,15 @@ def _window() -> ProgressWindow:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    try:
+        with stop_signals_handled():
+            return _work(args)
+    except Stopped as stop:  # SIGINT, SIGTERM or SIGHUP: the run unwound, its temporary files are gone
+        print(f"lipalign worker: {stop}; nothing was left half-written", file=sys.stderr)
+        return stop.exit_code
+
+
+def _work(args: argparse.Namespace) -> int:
     client: RemoteResolve | None = None
     if args.external:
         from plugin.external import connect
@@ -114,12 +127,30 @@ def main(argv: list[str] | None = None) -> int:
         traceback.print_exc(file=sys.stderr)
         emit("error", message=f"LipAlign failed: {type(exc).__name__}: {exc} (details in the log)")
         return EXIT_FAILED
+    except Stopped as stop:
+        with contextlib.suppress(Exception):  # the menu script may be gone already (it is what closed the pipe)
+            emit("error", message=f"LipAlign {stop}; clips done before it keep their changes (revert undoes them)")
+        raise
     if args.summary:
         write_text_atomic(args.summary, json.dumps(summary, indent=2, sort_keys=True) + "\n")
     emit("done", summary=summary)
     if args.window and not args.revert:
-        QApplication.instance().exec()  # the outcome stays up until the editor closes the window
+        _show_until_closed()
     return EXIT_OK
+
+
+def _show_until_closed() -> None:
+    """Keep the outcome up until the editor closes the window; a stop signal closes it too.
+
+    Python runs signal handlers only between its own instructions, never inside Qt's event loop, so a
+    timer gives it that chance; the stop is held until the loop has ended.
+    """
+    app = QApplication.instance()
+    timer = QTimer()
+    timer.timeout.connect(lambda: stop_requested() and app.quit())
+    timer.start(200)
+    with stops_held():
+        app.exec()
 
 
 if __name__ == "__main__":

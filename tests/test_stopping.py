@@ -1,0 +1,155 @@
+"""Stopped runs: SIGINT, SIGTERM and SIGHUP end every command and the Resolve worker cleanly, with one line,
+the conventional exit code, no temporary or partial file, and no face-tracking process left running."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from core.fileio import temp_files_of
+from core.stopping import Stopped, stop_signals_handled, stops_held
+from plugin.bridge import TOKEN_ENV, BridgeServer
+from plugin.testing.fake_resolve import FakeResolve, place_clip
+
+REPO = Path(__file__).resolve().parent.parent
+LONG_CLIP = "dfrf__cnn2_25fps.mp4"  # 71 s: its write takes a while, and it is face-tracked in several processes
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def wait_for(condition, proc: subprocess.Popen, what: str, timeout_s: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert proc.poll() is None, f"the run ended before {what}"
+        assert time.monotonic() < deadline, f"no {what} within {timeout_s:.0f} s"
+        time.sleep(0.005)
+
+
+def children_of(pid: int) -> list[int]:
+    """Processes whose parent is ``pid`` (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def running(pid: int) -> bool:
+    """Whether ``pid`` still runs (an ended process may linger as a zombie until someone reaps it)."""
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def one_line(stderr: str, prefix: str = "lipalign: ") -> str:
+    """The single message line among the progress lines of a run's stderr."""
+    assert "Traceback" not in stderr, stderr
+    messages = [line for line in stderr.splitlines() if line.startswith(prefix)]
+    assert len(messages) == 1, stderr
+    return messages[0]
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129), (signal.SIGINT, 130)])
+def test_a_fix_stopped_while_writing_leaves_nothing(corpus, tmp_path, signum, code):
+    source = corpus / "real" / LONG_CLIP
+    before = sha256(source)
+    out = tmp_path / "fixed.mp4"
+    proc = subprocess.Popen([sys.executable, "-m", "core.cli", "fix", str(source), "-o", str(out), "--offset-ms", "80",
+                             "--no-verify"], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    wait_for(lambda: temp_files_of(out), proc, "temporary output")
+    time.sleep(0.2)  # midway into writing
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == code
+    assert one_line(err) == f"lipalign: stopped by {signal.Signals(signum).name}; nothing was left half-written"
+    assert not out.exists() and temp_files_of(out) == [] and list(tmp_path.iterdir()) == []
+    assert sha256(source) == before
+
+
+def test_a_stopped_analysis_ends_its_face_tracking_processes(corpus, tmp_path):
+    proc = subprocess.Popen([sys.executable, "-m", "core.cli", "analyze", str(corpus / "real" / LONG_CLIP),
+                             "--json", str(tmp_path / "report.json")], cwd=REPO,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    wait_for(lambda: len(children_of(proc.pid)) >= 2, proc, "face-tracking processes")
+    time.sleep(3.0)  # the workers have imported MediaPipe and are tracking
+    workers = children_of(proc.pid)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 143
+    one_line(err)
+    deadline = time.monotonic() + 5.0
+    while any(running(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [pid for pid in workers if running(pid)], "face-tracking processes outlived the stopped run"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_resolve_worker_stops_cleanly(corpus, tmp_path):
+    resolve = FakeResolve("19.0.2")
+    resolve.GetProjectManager().GetCurrentProject().GetMediaPool().CreateEmptyTimeline("Interview")
+    place_clip(resolve, str(corpus / "real" / LONG_CLIP), 10)
+    summary = tmp_path / "summary.json"
+    token = "7a" * 32
+    proc = subprocess.Popen([sys.executable, "-m", "plugin.worker", "--summary", str(summary)], cwd=REPO,
+                            env=dict(os.environ, **{TOKEN_ENV: token}), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, bufsize=1)
+    events: list[dict] = []
+    server = threading.Thread(target=BridgeServer(resolve, token).serve, args=(proc.stdout, proc.stdin, events.append),
+                              daemon=True)
+    server.start()
+    wait_for(lambda: any(e.get("stage", "").startswith("measuring") for e in events), proc, "measuring")
+    time.sleep(2.0)
+    proc.send_signal(signal.SIGTERM)
+    err = proc.stderr.read()
+    assert proc.wait(timeout=30) == 143
+    assert one_line(err, "lipalign worker: ") == "lipalign worker: stopped by SIGTERM; nothing was left half-written"
+    server.join(timeout=10)
+    assert [e["message"] for e in events if e.get("op") == "error"] == [
+        "LipAlign stopped by SIGTERM; clips done before it keep their changes (revert undoes them)"]
+    assert not summary.exists()
+
+
+def test_a_signal_inside_a_held_block_waits_for_its_end():
+    reached_end = False
+    with pytest.raises(Stopped) as stop, stop_signals_handled(), stops_held():
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.05)  # Python runs the handler between instructions: it had every chance here
+        reached_end = True
+    assert reached_end and stop.value.exit_code == 143 and str(stop.value) == "stopped by SIGTERM"
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # handed back as it was found
+
+
+def test_a_second_signal_cannot_cut_the_clean_up_short():
+    cleaned = False
+    with pytest.raises(Stopped) as stop, stop_signals_handled():
+        try:
+            os.kill(os.getpid(), signal.SIGHUP)
+            time.sleep(1.0)
+        finally:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.05)
+            cleaned = True
+    assert cleaned and stop.value.exit_code == 129
+
+
+def test_outside_a_run_the_signals_are_left_alone():
+    with stops_held():
+        pass
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
