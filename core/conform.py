@@ -18,7 +18,7 @@ import av
 import numpy as np
 
 from core.errors import MediaError
-from core.fileio import atomic_output, refuse_overwriting_input
+from core.fileio import output_file, refuse_overwriting_input
 from core.mux import copyable_tags, moved_packets, mux_interleaved, output_container
 from core.probe import _short, clip_start_s, open_container, probe
 from core.progress import ProgressFn, no_progress
@@ -113,7 +113,7 @@ def conform_fps(input_path: str | os.PathLike[str], output_path: str | os.PathLi
     options = {"movflags": "+faststart"} if ext in (".mp4", ".m4v", ".mov") else {}
     used: set[int] = set()
     written = 0
-    with open_container(input_path) as source, atomic_output(output_path) as tmp:
+    with open_container(input_path) as source, output_file(output_path) as tmp:
         video_in = source.streams.video[0]
         audio_in = source.streams.audio[0] if source.streams.audio else None
         origin = clip_start_s(source)

@@ -24,7 +24,7 @@ import soxr
 
 from core.decode import AudioChannels, decode_audio_channels
 from core.errors import MediaError
-from core.fileio import atomic_output, refuse_overwriting_input
+from core.fileio import output_file, refuse_overwriting_input
 from core.model import SyncResult
 from core.mux import copyable_tags, moved_packets, mux_interleaved, output_container
 from core.probe import _short, open_container, probe
@@ -240,7 +240,7 @@ def write_corrected_media(input_path: str | os.PathLike[str], output_path: str |
     corrected = correct_audio(audio.samples, audio.rate, effective, drift_ms_per_min)
     codec = choose_audio_codec(output_path, audio.codec)
     progress(0.5, "writing")
-    with open_container(input_path) as source, atomic_output(output_path) as tmp:
+    with open_container(input_path) as source, output_file(output_path) as tmp:
         video_in = None if audio_only_output or not source.streams.video else source.streams.video[0]
         ext = Path(output_path).suffix.lower()
         options = {"movflags": "+faststart"} if ext in (".mp4", ".m4v", ".mov") else {}

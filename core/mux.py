@@ -85,6 +85,8 @@ def output_container(tmp: Path, output: str | os.PathLike[str],
         with av.open(str(tmp), "w", options=options or {}) as out:
             yield out
     except av.error.FFmpegError as exc:
+        if isinstance(exc, OSError):  # the disk refused the bytes (full, read-only): not the streams' fault
+            raise
         ext = Path(output).suffix or "this"
         raise MediaError(f"{output}: a {ext} file cannot hold these streams as they are ({_short(exc)}); "
                          "choose .mkv or .mov") from None

@@ -16,7 +16,7 @@ import numpy as np
 from core import levels
 from core.decode import decode_audio
 from core.errors import MediaError
-from core.fileio import atomic_output, refuse_overwriting_input
+from core.fileio import output_file, refuse_overwriting_input
 from core.mux import copyable_tags
 from core.probe import open_container, probe
 from core.progress import ProgressFn, no_progress
@@ -176,7 +176,7 @@ def prep_audio_file(input_path: str | os.PathLike[str], output_path: str | os.Pa
 
 
 def _write_wav(path: str, pcm: np.ndarray, rate: int, tags: dict[str, str]) -> None:
-    with atomic_output(path) as tmp, av.open(str(tmp), "w", format="wav") as out:
+    with output_file(path) as tmp, av.open(str(tmp), "w", format="wav") as out:
         out.metadata.update(copyable_tags(tags))
         stream = out.add_stream("pcm_s16le", rate=rate, layout="mono")
         block = 8192

@@ -31,7 +31,7 @@ import soxr
 from scipy import signal
 
 from core.errors import MediaError
-from core.fileio import atomic_output, write_text_atomic
+from core.fileio import output_file, write_text_output
 from core.probe import open_container
 from core.progress import ProgressFn, no_progress
 from core.version import VERSION
@@ -567,7 +567,7 @@ def synthesize(output: str | os.PathLike[str], *, offset_ms: float = 0.0, drift_
     frame_times = np.arange(n_frames) / float(rate)
     opening = mouth_opening(plan, frame_times)
     renderer = FaceRenderer(HeadMotion.from_seed(seed, duration_s))
-    with atomic_output(output) as tmp:
+    with output_file(output) as tmp:
         container = av.open(str(tmp), "w")
         try:
             container.metadata["comment"] = truth.to_json()
@@ -597,7 +597,7 @@ def synthesize(output: str | os.PathLike[str], *, offset_ms: float = 0.0, drift_
             container.mux(sound.encode(None))
         finally:
             container.close()
-    write_text_atomic(f"{os.fspath(output)}{TRUTH_SUFFIX}", json.dumps(asdict(truth), indent=2) + "\n")
+    write_text_output(f"{os.fspath(output)}{TRUTH_SUFFIX}", json.dumps(asdict(truth), indent=2) + "\n")
     progress(1.0, "done")
     return truth
 

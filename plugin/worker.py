@@ -3,7 +3,7 @@
 It reaches Resolve through the bridge on its stdin/stdout (the default), or directly through
 external scripting (``--external``, Studio only). It runs :func:`plugin.timeline.align_timeline` or
 :func:`plugin.timeline.revert_timeline`, streams progress events to the menu script, and writes the
-summary JSON atomically. SIGINT, SIGTERM and SIGHUP stop it as they stop the command line
+summary JSON through :mod:`core.fileio`. SIGINT, SIGTERM and SIGHUP stop it as they stop the command line
 (:mod:`core.stopping`): between timeline edits, never inside one.
 
     python -m plugin.worker [--revert] [--scope timeline|selection] [--strategy auto|slip|conform|speed]
@@ -25,7 +25,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from core.errors import MediaError
-from core.fileio import write_text_atomic
+from core.fileio import write_text_output
 from core.stopping import Stopped, stop_requested, stop_signals_handled, stops_held
 from plugin import timeline
 from plugin.bridge import BridgeError, RemoteResolve
@@ -132,7 +132,7 @@ def _work(args: argparse.Namespace) -> int:
             emit("error", message=f"LipAlign {stop}; clips done before it keep their changes (revert undoes them)")
         raise
     if args.summary:
-        write_text_atomic(args.summary, json.dumps(summary, indent=2, sort_keys=True) + "\n")
+        write_text_output(args.summary, json.dumps(summary, indent=2, sort_keys=True) + "\n")
     emit("done", summary=summary)
     if args.window and not args.revert:
         _show_until_closed()

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from core.analyze import AnalysisOptions, analyze_file
+from core.commands.common import check_outputs, write_json
 from core.errors import MediaError
 from core.estimate import EstimatorSettings
-from core.fileio import write_text_atomic
 from core.progress import ProgressBar
 from core.report import format_summary
 from core.tolerance import PRESET_NAMES, parse_tolerance
@@ -43,6 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     options = AnalysisOptions(estimator=estimator_settings(args), project_rate=args.project_rate)
+    check_outputs(args.files, args.json)
     reports = []
     failed = 0
     for path in args.files:
@@ -58,11 +58,6 @@ def run(args: argparse.Namespace) -> int:
         if args.json != "-":
             print(format_summary(reports[-1]))
             print()
-    if args.json and reports:
-        payload = reports[0].to_dict() if len(reports) == 1 else [r.to_dict() for r in reports]
-        text = json.dumps(payload, indent=2, allow_nan=False) + "\n"
-        if args.json == "-":
-            sys.stdout.write(text)
-        else:
-            write_text_atomic(args.json, text)
+    if reports:
+        write_json(args.json, reports[0].to_dict() if len(reports) == 1 else [r.to_dict() for r in reports])
     return 2 if failed else 0

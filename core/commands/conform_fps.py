@@ -11,6 +11,8 @@ import argparse
 from core.commands.common import check_paths, write_json
 from core.conform import ConformResult, conform_fps, parse_fps
 from core.errors import MediaError
+from core.fileio import output_target
+from core.model import MediaInfo
 from core.probe import probe
 from core.progress import ProgressBar
 
@@ -36,7 +38,18 @@ def run(args: argparse.Namespace) -> int:
         raise MediaError(str(exc)) from None
     with ProgressBar(f"conforming {args.input}") as bar:
         result = conform_fps(args.input, args.output, fps, bar)
-    after = probe(args.output)
+    if output_target(args.output).direct:  # a device or pipe cannot be read back
+        payload, constant = result.to_dict() | {"verified": None}, None
+    else:
+        payload, constant = _verified(result, probe(args.output))
+    if args.json != "-":
+        print(format_conform(result, constant))
+    write_json(args.json, payload)
+    return 0 if constant is not False else 1
+
+
+def _verified(result: ConformResult, after: MediaInfo) -> tuple[dict, bool]:
+    """The result with what a probe of the written file says, and whether that is the constant rate asked for."""
     payload = result.to_dict() | {"verified": {"fps_declared": after.fps_declared, "fps_measured": after.fps_measured,
                                                "vfr": after.vfr, "video_start_s": after.video_start_s,
                                                "audio_start_s": after.audio_start_s}}
@@ -46,13 +59,9 @@ def run(args: argparse.Namespace) -> int:
                 and abs(after.fps_measured - result.fps) <= slack
                 and abs((after.fps_declared or 0.0) - result.fps) <= slack)
     payload["verified"]["constant_rate"] = constant
-    if args.json != "-":
-        print(format_conform(result, constant))
-    write_json(args.json, payload)
-    return 0 if constant else 1
+    return payload, constant
 
-
-def format_conform(r: ConformResult, constant: bool) -> str:
+def format_conform(r: ConformResult, constant: bool | None) -> str:
     """What conform-fps did, in a few lines."""
     vfr = " (variable)" if r.source_vfr else ""
     return "\n".join([
@@ -60,5 +69,6 @@ def format_conform(r: ConformResult, constant: bool) -> str:
         f"source: {r.source_fps_declared:.3f} declared, {r.source_fps_measured:.3f} measured{vfr}, "
         f"{r.source_frames} frames; {r.repeated_frames} repeated, {r.dropped_frames} dropped",
         f"audio {'copied unchanged' if r.audio_copied else 'none'}; "
+        "output written into a device or pipe: not probed" if constant is None else
         f"output {'is' if constant else 'is NOT'} constant-rate when probed",
     ])

@@ -13,6 +13,7 @@ from core.commands.analyze import add_estimator_arguments, estimator_settings
 from core.commands.common import check_paths, write_json
 from core.correct import correction_from_sync, write_corrected_media
 from core.errors import MediaError
+from core.fileio import output_target
 from core.model import REPORT_SCHEMA, SyncResult
 from core.progress import ProgressBar, progress_part
 from core.tolerance import Tolerance
@@ -86,7 +87,8 @@ def run(args: argparse.Namespace) -> int:
     if args.from_report and args.drift_ms_per_min is not None:
         raise MediaError("give either --from-report or --drift-ms-per-min, not both")
     measuring = not args.from_report and args.offset_ms is None and args.drift_ms_per_min is None
-    verifying = not args.no_verify and Path(args.output).suffix.lower() != ".wav"
+    readable = not output_target(args.output).direct  # a device or pipe cannot be read back
+    verifying = not args.no_verify and readable and Path(args.output).suffix.lower() != ".wav"
     with ProgressBar(f"fixing {args.input}") as bar:
         measure, write, verify = (progress_part(bar, *bounds) for bounds in _stage_bounds(measuring, verifying))
         before = None
@@ -116,6 +118,8 @@ def run(args: argparse.Namespace) -> int:
         status = 0
         if args.no_verify:
             result["unverified_reason"] = "--no-verify"
+        elif not readable:
+            result["unverified_reason"] = "the output is a device or pipe, which cannot be read back"
         elif not written.video_codec:  # the lips are the measure: an audio-only copy cannot be re-measured
             result["unverified_reason"] = "the output has no video to measure the audio against"
         else:
