@@ -15,7 +15,6 @@ import math
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -26,7 +25,7 @@ from core.decode import AudioChannels, decode_audio_channels
 from core.errors import MediaError
 from core.fileio import output_file, refuse_overwriting_input
 from core.model import SyncResult
-from core.mux import copyable_tags, moved_packets, mux_interleaved, output_container
+from core.mux import audio_frame, copyable_tags, moved_packets, mux_interleaved, output_container
 from core.probe import _short, open_container, probe
 from core.progress import ProgressFn, no_progress
 
@@ -175,12 +174,7 @@ def _encode_audio(stream: av.audio.stream.AudioStream, samples: np.ndarray, layo
     packets: list[av.Packet] = []
     block = 4096
     for start in range(0, samples.shape[1], block):
-        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples[:, start:start + block]),
-                                           format="fltp", layout=layout)
-        frame.sample_rate = rate
-        frame.pts = start
-        frame.time_base = Fraction(1, rate)
-        packets.extend(stream.encode(frame))
+        packets.extend(stream.encode(audio_frame(samples[:, start:start + block], layout, rate, start)))
     packets.extend(stream.encode(None))
     return packets
 

@@ -68,6 +68,10 @@ def _planar_audio(path: str) -> Iterator[tuple[float, np.ndarray]]:
     ``start_s`` of the first block is where the stream starts on the clip's timeline. Raises
     :class:`MediaError` when there is no audio stream or nothing in it decodes; a stream that
     breaks off later simply ends.
+
+    The samples come out of FFmpeg interleaved and are split into planes here: PyAV finds a planar
+    frame's planes by walking its data pointers up to the first null one, and a frame of eight or more
+    channels has none (the pointer array is full), so reading one ran off the array and crashed.
     """
     with open_container(path) as container:
         if not container.streams.audio:
@@ -76,21 +80,26 @@ def _planar_audio(path: str) -> Iterator[tuple[float, np.ndarray]]:
         stream.thread_type = "AUTO"
         origin = clip_start_s(container)
         ctx = stream.codec_context
-        planar = av.AudioResampler(format="fltp", layout=_audio_layout(ctx), rate=ctx.sample_rate)
+        interleaved = av.AudioResampler(format="flt", layout=_audio_layout(ctx), rate=ctx.sample_rate)
         start_s: float | None = None
         decoded = False
         try:
             for frame in container.decode(stream):
                 if start_s is None and frame.pts is not None:
                     start_s = float(frame.pts * frame.time_base) - origin
-                for converted in planar.resample(frame):
+                for converted in interleaved.resample(frame):
                     decoded = True
-                    yield start_s or 0.0, converted.to_ndarray()
+                    yield start_s or 0.0, _planes(converted)
         except av.error.FFmpegError as exc:
             if not decoded:
                 raise MediaError(f"{path}: audio could not be decoded ({_short(exc)})") from None
-        for converted in planar.resample(None):
-            yield start_s or 0.0, converted.to_ndarray()
+        for converted in interleaved.resample(None):
+            yield start_s or 0.0, _planes(converted)
+
+
+def _planes(frame: av.AudioFrame) -> np.ndarray:
+    """An interleaved float frame's samples as (channels, n) float32."""
+    return frame.to_ndarray().reshape(-1, frame.layout.nb_channels).T
 
 
 def decode_audio(path: str | os.PathLike[str], rate: int | None = 16000) -> AudioTrack:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterable, Iterator
+from fractions import Fraction
 from pathlib import Path
 
 import av
+import numpy as np
 
 from core.errors import MediaError
 from core.probe import _short
@@ -19,6 +21,20 @@ MUXER_TAGS = frozenset({"encoder", "major_brand", "minor_version", "compatible_b
 def copyable_tags(metadata: dict[str, str]) -> dict[str, str]:
     """A source container's tags (title, creation time, ...) that belong on a file made from it."""
     return {key: value for key, value in metadata.items() if key not in MUXER_TAGS}
+
+
+def audio_frame(samples: np.ndarray, layout: str, rate: int, pts: int) -> av.AudioFrame:
+    """A frame of float audio for an encoder, from ``samples`` (channels, n), starting at sample ``pts``.
+
+    Interleaved rather than planar: PyAV fills a planar frame plane by plane up to the first null data
+    pointer, and a frame of eight or more channels has none (see :mod:`core.decode`).
+    """
+    packed = np.ascontiguousarray(np.asarray(samples, np.float32).T).reshape(1, -1)
+    frame = av.AudioFrame.from_ndarray(packed, format="flt", layout=layout)
+    frame.sample_rate = rate
+    frame.pts = pts
+    frame.time_base = Fraction(1, rate)
+    return frame
 
 
 def packet_time_s(packet: av.Packet) -> float:

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from core.decode import decode_audio, iter_video_frames
+from core.mux import audio_frame
 
 VIDEO_TIME_BASE = Fraction(1, 90000)
 
@@ -48,8 +49,11 @@ def load_source(path: Path, seconds: float, start_s: float = 0.0, rate: int = 48
 
 def write_clip(path: Path, frames: Sequence[np.ndarray] | None, times_s: Sequence[float] | None = None, *,
                fps: float = 25.0, audio: np.ndarray | None = None, rate: int = 48000,
-               audio_start_s: float = 0.0, codec: str = "libx264", declared_fps: float | None = None) -> Path:
-    """Encode an MP4 (or whatever ``path``'s extension names) with H.264 video and AAC audio.
+               audio_start_s: float = 0.0, codec: str = "libx264", declared_fps: float | None = None,
+               pix_fmt: str = "yuv420p", video_options: dict[str, str] | None = None, rotation: int = 0,
+               audio_codec: str = "aac", layout: str | None = None, tags: dict[str, str] | None = None,
+               container_format: str | None = None, container_options: dict[str, str] | None = None) -> Path:
+    """Encode an MP4 (or whatever ``path``'s extension names) with H.264 video and AAC audio, or as told.
 
     Parameters
     ----------
@@ -60,19 +64,28 @@ def write_clip(path: Path, frames: Sequence[np.ndarray] | None, times_s: Sequenc
     rate : audio sample rate in Hz.
     audio_start_s : presentation time of the first audio sample.
     declared_fps : frame rate written into the video stream's header, when it should differ from ``fps``.
+    codec, pix_fmt, video_options : the video encoder, its pixel format and its options.
+    rotation : degrees a player is told to turn the pictures counter-clockwise (phones store portrait sideways).
+    audio_codec, layout : the audio encoder and channel layout (default mono or stereo by the channel count).
+    tags : container metadata (``timecode`` makes MOV and MXF muxers write a timecode track).
+    container_format, container_options : the muxer, when the extension does not name it, and its options.
     """
-    with av.open(str(path), "w") as out:
+    with av.open(str(path), "w", format=container_format, options=container_options or {}) as out:
+        out.metadata.update(tags or {})
         video = audio_stream = None
         if frames is not None:
             height, width = frames[0].shape[:2]
-            video = out.add_stream(codec, rate=Fraction(declared_fps or fps).limit_denominator(1001))
-            video.width, video.height, video.pix_fmt = width, height, "yuv420p"
+            video = out.add_stream(codec, rate=Fraction(declared_fps or fps).limit_denominator(1001),
+                                   options=video_options or {})
+            video.width, video.height, video.pix_fmt = width, height, pix_fmt
             video.time_base = VIDEO_TIME_BASE
             video.codec_context.time_base = VIDEO_TIME_BASE
+            if rotation:
+                video.set_display_rotation(rotation)
         if audio is not None:
-            audio_stream = out.add_stream("aac", rate=rate)
             planes = np.atleast_2d(np.asarray(audio, np.float32))
-            audio_stream.layout = "mono" if planes.shape[0] == 1 else "stereo"
+            layout = layout or ("mono" if planes.shape[0] == 1 else "stereo")
+            audio_stream = out.add_stream(audio_codec, rate=rate, layout=layout)
         if video is not None:
             times = times_s if times_s is not None else [i / fps for i in range(len(frames))]
             for image, t in zip(frames, times, strict=True):
@@ -85,12 +98,8 @@ def write_clip(path: Path, frames: Sequence[np.ndarray] | None, times_s: Sequenc
             start = round(audio_start_s * rate)
             block = 1024
             for offset in range(0, planes.shape[1], block):
-                chunk = np.ascontiguousarray(planes[:, offset:offset + block])
-                frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout=audio_stream.layout.name)
-                frame.sample_rate = rate
-                frame.pts = start + offset
-                frame.time_base = Fraction(1, rate)
-                out.mux(audio_stream.encode(frame))
+                out.mux(audio_stream.encode(audio_frame(planes[:, offset:offset + block], layout, rate,
+                                                        start + offset)))
             out.mux(audio_stream.encode())
     return path
 
