@@ -53,7 +53,7 @@ def analyze_file(path: str | os.PathLike[str], options: AnalysisOptions | None =
         raise MediaError(f"{path}: has no audio stream")
     progress(0.0, "decoding audio")
     audio = decode_audio(path, ANALYSIS_RATE)
-    face = track_face_in_file(path, (media.width or 0, media.height or 0), duration_s=media.duration_s,
+    face = track_face_in_file(path, media.display_size, duration_s=media.duration_s,
                               frame_count=media.frame_count,
                               progress=progress_part(progress, 0.05, 0.9))
     if face.time_s.size == 0:

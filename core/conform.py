@@ -132,9 +132,8 @@ def conform_fps(input_path: str | os.PathLike[str], output_path: str | os.PathLi
             frame_time_base = 1 / rate
             video_out.time_base = frame_time_base
             video_out.metadata.update(video_in.metadata)
-            rotation = _display_rotation(input_path, video_in.index)
-            if rotation:
-                video_out.set_display_rotation(rotation)
+            if media.rotation:
+                video_out.set_display_rotation(media.rotation)
             audio_packets: list[av.Packet] = []
             if audio_in is not None:
                 audio_out = out.add_stream_from_template(audio_in)
@@ -160,16 +159,6 @@ def conform_fps(input_path: str | os.PathLike[str], output_path: str | os.PathLi
         source_fps_declared=media.fps_declared, source_fps_measured=media.fps_measured, source_vfr=media.vfr,
         source_frames=media.frame_count, output_frames=written, repeated_frames=written - len(used),
         dropped_frames=media.frame_count - len(used), audio_copied=audio_in is not None)
-
-
-def _display_rotation(path: str, index: int) -> int:
-    """Degrees the player is told to rotate the pictures (phone footage filmed upright), from the first frame."""
-    with open_container(path) as source:
-        try:
-            frame = next(source.decode(source.streams[index]), None)
-        except av.error.FFmpegError:
-            return 0
-        return int(getattr(frame, "rotation", 0) or 0) if frame is not None else 0
 
 
 def _frame_times(path: str, index: int, origin: float) -> np.ndarray:

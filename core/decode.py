@@ -15,7 +15,7 @@ import numpy as np
 import soxr
 
 from core.errors import MediaError
-from core.probe import _short, clip_start_s, open_container
+from core.probe import _short, clip_start_s, open_container, quarter_turns
 
 
 @dataclass(frozen=True)
@@ -144,7 +144,7 @@ def decode_audio(path: str | os.PathLike[str], rate: int | None = 16000) -> Audi
 
 def iter_video_frames(path: str | os.PathLike[str], max_side: int | None = 640, start_s: float = 0.0,
                       end_s: float | None = None) -> Iterator[VideoFrame]:
-    """Yield the frames of the first video stream in presentation order.
+    """Yield the frames of the first video stream in presentation order, upright as a player shows them.
 
     Parameters
     ----------
@@ -152,7 +152,8 @@ def iter_video_frames(path: str | os.PathLike[str], max_side: int | None = 640, 
         Media file.
     max_side : int or None
         Downscale so the longer side is at most this many pixels (face landmarks need no more);
-        None keeps the full size.
+        None keeps the full size. Pictures stored sideways (a display rotation, as phones write)
+        are turned, so their height and width swap.
     start_s, end_s : float
         Only frames shown at ``start_s <= time < end_s`` (seconds from the clip start); decoding
         seeks to the key frame before ``start_s``.
@@ -191,6 +192,9 @@ def iter_video_frames(path: str | os.PathLike[str], max_side: int | None = 640, 
                 if end_s is not None and time_s >= end_s:
                     break
                 image = frame.to_ndarray(format="rgb24", width=out_w, height=out_h)
+                turns = quarter_turns(frame)
+                if turns:  # turned as a player shows it, so faces are upright for every consumer
+                    image = np.ascontiguousarray(np.rot90(image, turns))
                 decoded += 1
                 yield VideoFrame(time_s, image)
         except av.error.FFmpegError as exc:

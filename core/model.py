@@ -44,6 +44,17 @@ class MediaInfo:
     sample_rate: int | None = None
     channels: int | None = None
     bit_depth: int | None = None
+    rotation: int = 0
+
+    @property
+    def display_size(self) -> tuple[int, int]:
+        """(width, height) in pixels of the pictures as a player shows them: turned by ``rotation``.
+
+        ``width`` and ``height`` are the stream's stored size; ``rotation`` is the degrees (0, 90, 180, 270)
+        a player turns them counter-clockwise, as ffprobe's display matrix reports it.
+        """
+        width, height = self.width or 0, self.height or 0
+        return (height, width) if self.rotation in (90, 270) else (width, height)
 
     def report_fields(self) -> dict[str, Any]:
         """The ``media`` object of the report."""
@@ -51,6 +62,7 @@ class MediaInfo:
             "duration_s": self.duration_s,
             "width": self.width,
             "height": self.height,
+            "rotation": self.rotation,
             "video_codec": self.video_codec,
             "fps_declared": self.fps_declared,
             "fps_measured": self.fps_measured,

@@ -139,6 +139,7 @@ def probe(path: str | os.PathLike[str]) -> MediaInfo:
                 fps_declared=declared,
                 frame_count=len(pts),
                 video_start_s=_stream_start(video, origin, pts),
+                rotation=display_rotation(path, video.index) if pts else 0,
                 **timing,
             )
             if not pts:
@@ -169,6 +170,26 @@ def _check_complete(path: str, container: av.container.InputContainer, video: av
     declared_s = float(container.duration or 0) / av.time_base
     if declared_s > 1.0 and duration_s < TRUNCATED_SHARE * declared_s:
         raise MediaError(f"{path}: file is truncated ({duration_s:.1f} s readable of {declared_s:.1f} s)")
+
+
+def display_rotation(path: str | os.PathLike[str], index: int) -> int:
+    """Degrees (0, 90, 180 or 270) a player turns stream ``index``'s pictures counter-clockwise to show them.
+
+    Phones store portrait footage sideways with a display matrix saying how to turn it (ffprobe's
+    "displaymatrix: rotation of 90.00 degrees"). PyAV exposes the matrix only on decoded frames, so this
+    decodes the first one; an undecodable stream counts as unturned.
+    """
+    with open_container(path) as container:
+        try:
+            frame = next(container.decode(container.streams[index]), None)
+        except av.error.FFmpegError:
+            return 0
+    return quarter_turns(frame) * 90 if frame is not None else 0
+
+
+def quarter_turns(frame: av.VideoFrame) -> int:
+    """How many quarter turns counter-clockwise (0-3) a player gives ``frame`` (``np.rot90``'s ``k``)."""
+    return round((frame.rotation or 0) / 90.0) % 4
 
 
 def _declared_fps(video: av.video.stream.VideoStream) -> float | None:

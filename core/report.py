@@ -25,6 +25,10 @@ def _fmt(value: float | None, unit: str = "", digits: int = 1) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}{unit}"
 
 
+def _turned(rotation: int) -> str:
+    return f" shown turned {rotation}° counter-clockwise" if rotation else ""
+
+
 def format_summary(report: Report) -> str:
     """A short human-readable table of one report (what ``lipalign analyze`` prints)."""
     m, s, f = report.media, report.sync, report.fix
@@ -33,7 +37,8 @@ def format_summary(report: Report) -> str:
         fps_text += " (variable)"
     rows = [
         ("file", report.file),
-        ("video", f"{m.video_codec} {m.width}x{m.height}, {fps_text}, starts {_fmt(m.video_start_s, ' s', 3)}"),
+        ("video", f"{m.video_codec} {m.width}x{m.height}{_turned(m.rotation)}, {fps_text}, "
+                  f"starts {_fmt(m.video_start_s, ' s', 3)}"),
         ("audio", f"{m.audio_codec} {m.sample_rate} Hz, {m.channels} ch, starts {_fmt(m.audio_start_s, ' s', 3)}"),
         ("duration", _fmt(m.duration_s, " s", 2)),
         ("verdict", s.verdict + (f" ({s.reason})" if s.reason else "")),

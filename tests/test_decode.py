@@ -1,4 +1,5 @@
-"""Decoding what cameras and mixers really write: many channels (the analysis hears their mean)."""
+"""Decoding what cameras and mixers really write: many channels (the analysis hears their mean), and pictures stored
+sideways (turned as a player shows them)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import imageio_ffmpeg
 import numpy as np
 import pytest
-from media_factory import write_clip
+from media_factory import load_source, write_clip
 
-from core.decode import decode_audio_channels
+from core.analyze import analyze_file
+from core.decode import decode_audio_channels, iter_video_frames
 from core.probe import probe
+from core.synth import synthesize
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -53,3 +57,59 @@ def test_a_fixed_copy_keeps_every_channel(tmp_path, count):
     fixed = decode_audio_channels(tmp_path / "out.mkv").samples
     assert fixed.shape == (count, 48000)
     assert np.allclose(fixed[:, :-480], stems(count, 48000)[:, 480:], atol=2**-22)
+
+
+def corner_picture() -> np.ndarray:
+    """A dark picture with a bright top-left corner block and a dim bottom edge: every turn looks different."""
+    image = np.full((48, 64, 3), 20, np.uint8)
+    image[:12, :12] = 235
+    image[-6:, :] = 120
+    return image
+
+
+def shown_by_ffmpeg(path: Path, size: tuple[int, int]) -> np.ndarray:
+    """The first picture as the ffmpeg player stack shows it (it turns pictures by their display matrix)."""
+    raw = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-i", str(path), "-frames:v", "1",
+                          "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], capture_output=True, check=True).stdout
+    width, height = size
+    return np.frombuffer(raw, np.uint8).reshape(height, width, 3)
+
+
+@pytest.mark.parametrize("rotation", [90, 180, 270])
+def test_frames_are_turned_as_a_player_shows_them(tmp_path, rotation):
+    clip = write_clip(tmp_path / "phone.mp4", [corner_picture()] * 5, fps=25, rotation=rotation,
+                      pix_fmt="yuv444p", video_options={"qp": "0"}, audio=np.zeros(4800, np.float32))
+    info = probe(clip)
+    assert (info.width, info.height, info.rotation) == (64, 48, rotation)
+    assert info.display_size == ((48, 64) if rotation in (90, 270) else (64, 48))
+    ours = next(iter_video_frames(clip, max_side=None)).image
+    player = shown_by_ffmpeg(clip, info.display_size)
+    assert ours.shape == player.shape
+    assert np.abs(ours.astype(int) - player).mean() < 3
+
+
+def test_an_unturned_clip_reports_rotation_zero(tmp_path):
+    clip = write_clip(tmp_path / "plain.mp4", [corner_picture()] * 5, audio=np.zeros(4800, np.float32))
+    assert probe(clip).rotation == 0 and probe(clip).report_fields()["rotation"] == 0
+
+
+@pytest.mark.parametrize("turns", [1, 3])
+def test_sideways_phone_footage_is_measured_upright_and_says_so(tmp_path, turns):
+    # Before: the face was read sideways (FACE_NOT_FRONTAL for the whole clip, or no face at all).
+    talking = tmp_path / "talking.mp4"
+    synthesize(talking, duration_s=4.0, seed=5)
+    source = load_source(talking, 4.0, max_side=320)
+    stored = [np.ascontiguousarray(np.rot90(image, -turns)) for image in source.frames]  # as the phone stores it
+    phone = write_clip(tmp_path / "phone.mp4", stored, fps=source.fps, audio=source.audio, rate=source.rate,
+                       rotation=90 * turns)
+    analysis = analyze_file(phone)
+    report = analysis.report.to_dict()
+    assert report["media"]["rotation"] == 90 * turns
+    assert (report["media"]["width"], report["media"]["height"]) == (240, 320)  # as stored
+    codes = {d["code"] for d in report["diagnostics"]}
+    assert not codes & {"FACE_NOT_FRONTAL", "FACE_NONE"}, codes
+    face = analysis.face
+    assert (face.frame_width, face.frame_height) == (320, 240)  # measured in the upright picture
+    found = face.box[face.found]
+    assert found.size and np.all((found > -0.1) & (found < 1.1))
+    assert report["sync"]["verdict"] == "in_sync"
