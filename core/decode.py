@@ -17,6 +17,11 @@ import soxr
 from core.errors import MediaError
 from core.probe import _short, clip_start_s, open_container, quarter_turns
 
+# What one decoder's frame threads may hold in pictures, and a generous size of one picture per pixel (10-bit
+# 4:2:2 is 4 bytes a pixel; a thread holds about one picture being decoded besides its references).
+DECODE_MEMORY_BYTES = 384 * 2**20
+BYTES_PER_PIXEL_BOUND = 4
+
 
 @dataclass(frozen=True)
 class AudioTrack:
@@ -142,6 +147,18 @@ def decode_audio(path: str | os.PathLike[str], rate: int | None = 16000) -> Audi
     return AudioTrack(samples, out_rate, start_s or 0.0, source_rate, channels, float(peak_dbfs))
 
 
+def decode_threads(width: int, height: int, cores: int | None = None) -> int:
+    """Decoder threads for pictures of ``width`` x ``height``: one per core, fewer for huge pictures.
+
+    Each frame thread holds pictures of its own, so a decoder's memory grows with the thread count times
+    the picture size (an 8K H.264 stream took 200 MB on one thread, 900 MB on sixteen); the threads are
+    limited so that :data:`DECODE_MEMORY_BYTES` covers them.
+    """
+    cores = cores or os.cpu_count() or 1
+    picture = max(width * height, 1) * BYTES_PER_PIXEL_BOUND
+    return int(min(cores, max(1, DECODE_MEMORY_BYTES // picture)))
+
+
 def iter_video_frames(path: str | os.PathLike[str], max_side: int | None = 640, start_s: float = 0.0,
                       end_s: float | None = None) -> Iterator[VideoFrame]:
     """Yield the frames of the first video stream in presentation order, upright as a player shows them.
@@ -171,8 +188,9 @@ def iter_video_frames(path: str | os.PathLike[str], max_side: int | None = 640, 
             raise MediaError(f"{path}: has no video stream")
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
-        origin = clip_start_s(container)
         width, height = stream.codec_context.width, stream.codec_context.height
+        stream.codec_context.thread_count = decode_threads(width, height)
+        origin = clip_start_s(container)
         scale = min(1.0, max_side / max(width, height)) if max_side and width and height else 1.0
         out_w, out_h = (max(2, round(width * scale / 2) * 2), max(2, round(height * scale / 2) * 2)) \
             if scale < 1.0 else (width, height)

@@ -1,5 +1,5 @@
-"""Decoding what cameras and mixers really write: many channels (the analysis hears their mean), and pictures stored
-sideways (turned as a player shows them)."""
+"""Decoding what cameras and mixers really write: many channels (the analysis hears their mean), pictures stored
+sideways (turned as a player shows them), and huge pictures (decoder memory bounded)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from media_factory import load_source, write_clip
 
 from core.analyze import analyze_file
-from core.decode import decode_audio_channels, iter_video_frames
+from core.decode import decode_audio_channels, decode_threads, iter_video_frames
 from core.probe import probe
 from core.synth import synthesize
 
@@ -86,6 +86,13 @@ def test_frames_are_turned_as_a_player_shows_them(tmp_path, rotation):
     player = shown_by_ffmpeg(clip, info.display_size)
     assert ours.shape == player.shape
     assert np.abs(ours.astype(int) - player).mean() < 3
+
+
+def test_huge_pictures_get_fewer_decoder_threads():
+    assert decode_threads(1920, 1080, cores=32) == 32  # HD: one per core
+    assert decode_threads(7680, 4320, cores=32) == 3  # 8K: three pictures' worth fit the budget
+    assert decode_threads(15360, 8640, cores=32) == 1  # never none
+    assert decode_threads(640, 480, cores=2) == 2
 
 
 def test_an_unturned_clip_reports_rotation_zero(tmp_path):
