@@ -29,6 +29,17 @@ PEAK_CLIP_DBFS = -0.5
 PEAK_QUIET_DBFS = -20.0
 PEAK_TARGET_DBFS = -3.0
 
+# Sample rates that tools know and resample between; a rate within PULL_TOLERANCE of one of them but not equal is
+# that rate pulled by 1000/1001 (47952, 48048, 44056, 44144 Hz).
+STANDARD_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 88200, 96000, 176400, 192000)
+# The audio lasting this share more (or less) than the picture times a rate ratio counts as that ratio; a clip
+# shorter than this (s) cannot tell a mislabelled rate from a frame's rounding; streams starting further apart than
+# this (s) are a late start, not a rate.
+PULL_TOLERANCE = 0.0015
+MISLABEL_TOLERANCE = 0.003
+MISLABEL_MIN_S = 10.0
+MISLABEL_START_SLACK_S = 0.1
+
 # Video. Declared and measured frame rates further apart than this share disagree (0.05 % is 30 ms per
 # minute, finer than 29.97 against 30 fps and coarser than millisecond timestamp rounding on a 3 s clip).
 FPS_MISMATCH_REL = 0.0005
@@ -126,19 +137,71 @@ def rate_mismatch_drift_ms_per_min(source_rate: int, project_rate: int) -> float
     return -60000.0 * (1.0 - source_rate / project_rate)
 
 
-def check_sample_rate(media: MediaInfo, project_rate: int) -> Diagnostic | None:
-    """AUDIO_SAMPLE_RATE: the audio's rate is not the project's, and the drift a mix-up would cause."""
+def check_sample_rate(media: MediaInfo, audio: AudioTrack, project_rate: int) -> Diagnostic | None:
+    """AUDIO_SAMPLE_RATE: a rate that really drifts (pulled by 1000/1001, or mislabelled), as a warning; any
+    other rate that is not the project's, as information (editors resample it on import)."""
     rate = media.sample_rate
-    if not rate or rate == project_rate:
+    if not rate:
         return None
-    drift = rate_mismatch_drift_ms_per_min(rate, project_rate)
+    recorded = mislabelled_rate(media, audio)
+    if recorded:
+        drift = rate_mismatch_drift_ms_per_min(recorded, rate)
+        return Diagnostic(
+            "AUDIO_SAMPLE_RATE", "warning",
+            f"The audio lasts {audio.duration_s / _video_length_s(media):.4f} times as long as the picture: it was "
+            f"probably recorded at {recorded / 1000:g} kHz and labelled {rate / 1000:g} kHz, so it plays "
+            f"{drift:+.0f} ms per minute off the picture.",
+            rate, recorded,
+            f"Re-label the audio as {recorded / 1000:g} kHz where it was exported, or correct the drift with "
+            f"`lipalign fix INPUT -o OUTPUT --drift-ms-per-min {drift:.0f}`.")
+    standard = nearest_standard_rate(rate)
+    if rate != standard and abs(rate / standard - 1.0) <= PULL_TOLERANCE:
+        drift = rate_mismatch_drift_ms_per_min(rate, standard)
+        return Diagnostic(
+            "AUDIO_SAMPLE_RATE", "warning",
+            f"The audio is {rate / 1000:g} kHz, {standard / 1000:g} kHz pulled by 1000/1001; a tool that takes it "
+            f"for {standard / 1000:g} kHz drifts {drift:+.0f} ms per minute against the picture.",
+            rate, standard,
+            f"Check that the pull matches the picture (23.976 against 24 fps), or resample to {standard / 1000:g} kHz "
+            f"with `lipalign prep-audio --rate {standard}`.")
+    if rate == project_rate:
+        return None
     return Diagnostic(
-        "AUDIO_SAMPLE_RATE", "warning",
-        f"The audio is {rate / 1000:g} kHz but the project is {project_rate / 1000:g} kHz; played at the wrong "
-        f"rate it would drift {drift:+.0f} ms per minute.",
+        "AUDIO_SAMPLE_RATE", "info",
+        f"The audio is {rate / 1000:g} kHz and the project {project_rate / 1000:g} kHz; an editor resamples it "
+        "on import, so it stays in sync.",
         rate, project_rate,
-        f"Resample to {project_rate / 1000:g} kHz with `lipalign prep-audio --rate {project_rate}` or set the "
-        f"project to {rate / 1000:g} kHz.")
+        f"Nothing to do in an editor; for a tool that cannot resample, `lipalign prep-audio --rate {project_rate}`.")
+
+
+def nearest_standard_rate(rate: int) -> int:
+    """The standard sample rate nearest ``rate`` (Hz), by ratio."""
+    return min(STANDARD_RATES, key=lambda standard: abs(np.log(rate / standard)))
+
+
+def _video_length_s(media: MediaInfo) -> float:
+    fps = media.fps_measured or media.fps_declared or 0.0
+    return media.frame_count / fps if fps and media.frame_count else 0.0
+
+
+def mislabelled_rate(media: MediaInfo, audio: AudioTrack) -> int | None:
+    """The standard rate the audio was really recorded at when its length says it is labelled wrongly, else None.
+
+    Audio recorded at ``r`` Hz and labelled ``l`` Hz lasts ``r / l`` times as long as the picture it was recorded
+    with. Only for streams starting together and long enough that a frame's rounding cannot fake the ratio, and
+    only between the 44.1 and 48 kHz families (a mere shortfall of audio must not read as a rate).
+    """
+    video_s = _video_length_s(media)
+    starts_apart = abs((media.audio_start_s or 0.0) - (media.video_start_s or 0.0))
+    if video_s < MISLABEL_MIN_S or starts_apart > MISLABEL_START_SLACK_S or media.sample_rate not in STANDARD_RATES:
+        return None
+    ratio = audio.duration_s / video_s
+    slack = max(MISLABEL_TOLERANCE, 1.5 / (media.fps_measured or 25.0) / video_s)
+    for recorded in STANDARD_RATES:
+        expected = recorded / media.sample_rate
+        if 2 * slack < abs(expected - 1) < 0.15 and abs(ratio / expected - 1) <= slack:
+            return recorded
+    return None
 
 
 def _conform_command(media: MediaInfo) -> str:
@@ -318,7 +381,7 @@ def diagnose(media: MediaInfo, audio: AudioTrack, face: FaceTrack, *, project_ra
         check_long_silence(audio),
         check_leading_silence(audio),
         check_peak_level(audio),
-        check_sample_rate(media, project_rate),
+        check_sample_rate(media, audio, project_rate),
         check_fps_mismatch(media),
         check_vfr(media),
         check_dropped_frames(media),

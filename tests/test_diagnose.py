@@ -171,12 +171,44 @@ def test_irregular_corpus_clip_values(corpus):
     assert "conform-fps INPUT -o OUTPUT --fps 30`" in dg.check_vfr(media).fix  # fill the gaps at the declared rate
 
 
-def test_sample_rate_on_corpus(corpus):
-    fired = dg.check_sample_rate(probe(corpus / "real" / "videoretalking__2.mp4"), 48000)
-    assert (fired.code, fired.value, fired.threshold) == ("AUDIO_SAMPLE_RATE", 44100, 48000)
-    assert "-4875 ms per minute" in fired.message
-    assert dg.check_sample_rate(probe(corpus / "real" / "videoretalking__2.mp4"), 44100) is None
-    assert dg.check_sample_rate(probe(corpus / "real" / "aniportrait__pose_ref_video.mp4"), 48000) is None
+def test_a_standard_rate_an_editor_resamples_is_information_not_a_drift(corpus):
+    # It used to warn that the 44.1 kHz audio "would drift -4875 ms per minute": an editor resamples it on import.
+    path = corpus / "real" / "videoretalking__2.mp4"
+    media, audio = probe(path), decode_audio(path, 16000)
+    fired = dg.check_sample_rate(media, audio, 48000)
+    assert (fired.code, fired.severity, fired.value, fired.threshold) == ("AUDIO_SAMPLE_RATE", "info", 44100, 48000)
+    assert "resamples it" in fired.message and "drift" not in fired.message
+    assert dg.check_sample_rate(media, audio, 44100) is None
+    other = corpus / "real" / "aniportrait__pose_ref_video.mp4"
+    assert dg.check_sample_rate(probe(other), decode_audio(other, 16000), 48000) is None
+
+
+def track_of(seconds: float, start_s: float = 0.0) -> AudioTrack:
+    return AudioTrack(np.zeros(round(seconds * 16000), np.float32), 16000, start_s, 48000, 2, -6.0)
+
+
+@pytest.mark.parametrize(("rate", "standard", "drift"), [(47952, 48000, -60.0), (48048, 48000, 60.0),
+                                                         (44056, 44100, -60.0)])
+def test_a_rate_pulled_by_1000_1001_warns_with_its_drift(rate, standard, drift):
+    fired = dg.check_sample_rate(media_info(sample_rate=rate), track_of(10.0), 48000)
+    assert (fired.severity, fired.value, fired.threshold) == ("warning", rate, standard)
+    assert f"{drift:+.0f} ms per minute" in fired.message
+
+
+def test_a_mislabelled_rate_warns_from_the_audio_length():
+    # 30 s of picture; 48 kHz audio labelled 44.1 kHz lasts 48/44.1 as long and falls behind 5306 ms a minute.
+    media = media_info(sample_rate=44100, frame_count=750, duration_s=30 * 48000 / 44100)
+    fired = dg.check_sample_rate(media, track_of(30 * 48000 / 44100), 48000)
+    assert (fired.severity, fired.value, fired.threshold) == ("warning", 44100, 48000)
+    assert "recorded at 48 kHz and labelled 44.1 kHz" in fired.message and "+5306 ms per minute" in fired.message
+    assert "--drift-ms-per-min 5306" in fired.fix
+
+
+@pytest.mark.parametrize(("seconds", "start_s"), [(10.0, 0.0), (30 * 48000 / 44100, 2.0), (28.0, 0.0)])
+def test_audio_that_is_merely_short_or_late_is_not_a_mislabelled_rate(seconds, start_s):
+    media = media_info(sample_rate=48000, frame_count=750, audio_start_s=start_s)
+    assert dg.check_sample_rate(media, track_of(seconds, start_s), 48000) is None
+    assert dg.check_sample_rate(media_info(sample_rate=48000), track_of(10.0 * 48000 / 44100), 48000) is None
 
 
 def test_rate_mismatch_drift():
