@@ -27,6 +27,8 @@ MAX_EDGE_SILENCE_S = 0.2
 # The noise profile: the quietest level frames, this share of the clip but at least MIN_PROFILE_S.
 PROFILE_SHARE = 0.1
 MIN_PROFILE_S = 0.25
+# Trimming edge silence converges in one or two passes; this bounds it on pathological input.
+MAX_TRIM_PASSES = 5
 RATES = range(8000, 192001)
 _PCM16_MAX = 32767
 
@@ -95,12 +97,24 @@ def edge_silence_s(samples: np.ndarray, rate: int) -> tuple[float, float]:
 
 def trim_edge_silence(samples: np.ndarray, rate: int,
                       keep_s: float = MAX_EDGE_SILENCE_S) -> tuple[np.ndarray, int, int]:
-    """Cut leading and trailing silence down to ``keep_s`` seconds; return (audio, samples cut at start, at end)."""
-    lead_s, tail_s = edge_silence_s(samples, rate)
-    if lead_s + tail_s >= samples.size / rate:  # nothing but silence: leave it for the user to judge
-        return samples, 0, 0
-    cut_start = max(0, round((lead_s - keep_s) * rate))
-    cut_end = max(0, round((tail_s - keep_s) * rate))
+    """Cut leading and trailing silence down to ``keep_s`` seconds; return (audio, samples cut at start, at end).
+
+    The silence threshold adapts to the recording's floor and speech level, and cutting long silent edges
+    moves both, so stretches that counted as sound before a cut can count as silence after it (measured on
+    the VisualVoice interview: 0.3 s of tail silence left after one pass). The cut is repeated on its own
+    result until the output, measured as it is, meets the limit.
+    """
+    cut_start = cut_end = 0
+    for _ in range(MAX_TRIM_PASSES):
+        trimmed = samples[cut_start:samples.size - cut_end]
+        lead_s, tail_s = edge_silence_s(trimmed, rate)
+        if lead_s + tail_s >= trimmed.size / rate:  # nothing but silence: leave it for the user to judge
+            break
+        more_start = max(0, round((lead_s - keep_s) * rate))
+        more_end = max(0, round((tail_s - keep_s) * rate))
+        if not more_start and not more_end:
+            break
+        cut_start, cut_end = cut_start + more_start, cut_end + more_end
     return samples[cut_start:samples.size - cut_end], cut_start, cut_end
 
 
