@@ -5,12 +5,10 @@ exactly on the audio feature frames, so a lag of ``k`` grid steps pairs video ti
 time ``t + k / GRID_RATE``. Video features are interpolated from the frames' real presentation
 times, so variable frame rate and dropped frames are handled where they happen.
 
-Neither stream is band-pass filtered, and pauses inside speech keep their weight: measured on the
-real corpus clips, the phrase-level rhythm (mouth closed in the pauses between phrases) is what
-tells the true lag from the near-periodic syllable peaks either side of it. Restricting both streams
-to the syllable band (0.7 to 8 Hz) dropped relative accuracy from 97 % to 74 % within one frame,
-and weighting only voiced 10 ms steps dropped it to 83 %. Only stretches without speech for
-longer than two seconds (music, room tone, silence) are given no weight.
+The features are the measurements as they are; the estimator decides how to filter them (its
+cross-speaker model band-passes both, :mod:`core.estimate.speaker`). Pauses inside speech keep their
+weight; only stretches without speech for longer than two seconds (music, room tone, silence) are
+given none.
 """
 
 from __future__ import annotations
@@ -26,15 +24,14 @@ from core.decode import AudioTrack
 from core.face import FaceTrack
 from core.levels import frame_levels_dbfs
 
+__all__ = ["GRID_RATE", "LOG_FLOOR", "N_MELS", "AudioFeatures", "MouthFeatures", "audio_features", "log_mel_energies",
+           "mouth_features", "speech_activity"]
+
 GRID_RATE = 100  # Hz
-N_MELS = 10
-# Mouth measures used (indices into core.face.MOUTH_FEATURES: inner and outer aperture, inner-lip
-# area, jaw drop) and those whose velocities are added (inner aperture, area).
-MOUTH_LEVELS = (0, 1, 4, 5)
-MOUTH_VELOCITIES = (0, 4)
-# Weights of the mouth feature columns (levels, then velocities) that together say how open the
-# mouth is: every level used grows as the mouth opens; velocities have no sign relation to loudness.
-MOUTH_OPENING = np.array([1.0] * len(MOUTH_LEVELS) + [0.0] * len(MOUTH_VELOCITIES))
+# Mel bands from 80 Hz to 7.6 kHz. The cross-speaker model (core.estimate.speaker) reads the spectral
+# shape of speech as well as its loudness; 10, 24 and 40 bands gave it the same held-out accuracy, 24
+# the most mismatched audio refused (grouped cross-validation, benchmarks/estimator.py).
+N_MELS = 24
 # Band energies are floored this far below the clip's mean band power (35 dB) before the logarithm.
 # Without a floor, digital silence (padding at a file's start or end, dropouts) sits 100 dB below
 # room tone and dominates every moment it falls in. The level was chosen on shifted copies of the
@@ -62,7 +59,8 @@ class AudioFeatures:
 
 @dataclass(frozen=True)
 class MouthFeatures:
-    """Mouth shape and motion at ``GRID_RATE`` from ``start_s``; ``valid`` is False where no face was seen."""
+    """Mouth measures (every column of ``core.face.MOUTH_FEATURES``) at ``GRID_RATE`` from ``start_s``;
+    ``valid`` is False where no face was seen."""
 
     values: np.ndarray
     valid: np.ndarray
@@ -129,23 +127,22 @@ def audio_features(audio: AudioTrack) -> AudioFeatures:
 
 
 def mouth_features(face: FaceTrack, start_s: float, n_steps: int) -> MouthFeatures:
-    """Mouth measures and their velocities on the grid ``start_s + n / GRID_RATE``.
+    """Mouth measures on the grid ``start_s + n / GRID_RATE``, interpolated from the frames' real times.
 
     A grid point is valid only when the frames on both sides of it have a face and are no more than
     2.5 nominal frame intervals apart (longer gaps are dropped frames or missing faces: nothing is
     invented across them).
     """
     grid = start_s + np.arange(n_steps) / GRID_RATE
-    found = face.found
+    found = face.found & np.all(np.isfinite(face.mouth), axis=1)
     t = face.time_s[found]
+    columns = face.mouth.shape[1]
     if t.size < 2:
-        return MouthFeatures(np.zeros((n_steps, len(MOUTH_LEVELS) + len(MOUTH_VELOCITIES))),
-                             np.zeros(n_steps, bool), start_s)
-    levels = face.mouth[found][:, MOUTH_LEVELS].astype(np.float64)
-    values = np.column_stack([np.interp(grid, t, levels[:, i]) for i in range(levels.shape[1])])
+        return MouthFeatures(np.zeros((n_steps, columns)), np.zeros(n_steps, bool), start_s)
+    levels = face.mouth[found].astype(np.float64)
+    values = np.column_stack([np.interp(grid, t, levels[:, i]) for i in range(columns)])
     frame_step = float(np.median(np.diff(face.time_s))) if face.time_s.size > 1 else 0.04
     after = np.clip(np.searchsorted(t, grid), 1, t.size - 1)
     gap = t[after] - t[after - 1]
     valid = (grid >= t[0]) & (grid <= t[-1]) & (gap <= 2.5 * frame_step)
-    velocity = np.gradient(values[:, [MOUTH_LEVELS.index(i) for i in MOUTH_VELOCITIES]], axis=0) * GRID_RATE
-    return MouthFeatures(np.column_stack([values, velocity]), valid, start_s)
+    return MouthFeatures(values, valid, start_s)

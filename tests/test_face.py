@@ -6,18 +6,18 @@ import numpy as np
 import pytest
 
 from core.decode import iter_video_frames
-from core.face import MOUTH_FEATURES, mouth_measures, track_face_in_file
+from core.face import MOUTH_SHAPE, mouth_shape, track_face_in_file
 from core.probe import probe
 
 
 def test_mouth_measures_scale_with_the_eye_distance():
     rng = np.random.default_rng(3)
     points = rng.uniform(100, 300, (468, 2)).astype(np.float32)
-    small, eye = mouth_measures(points)
-    large, eye2 = mouth_measures(points * 2.5)
+    small, eye = mouth_shape(points)
+    large, eye2 = mouth_shape(points * 2.5)
     assert eye2 == pytest.approx(2.5 * eye, rel=1e-5)
     assert np.allclose(small, large, rtol=1e-4)  # dimensionless: the same face twice as large measures the same
-    assert small.shape == (len(MOUTH_FEATURES),)
+    assert small.shape == (len(MOUTH_SHAPE),)
 
 
 def test_spans_partition_the_frames_of_a_variable_rate_clip(corpus):
@@ -39,6 +39,7 @@ def test_parallel_tracking_matches_one_process(corpus):
                              progress=lambda share, stage: done.append(share), **kwargs)
     assert np.array_equal(one.time_s, two.time_s)
     assert two.found.mean() == one.found.mean() == 1.0
-    close = np.all(np.abs(one.mouth - two.mouth) < 0.02, axis=1)
+    # columns differ in scale (landmark ratios against DCT amplitudes), so compare each against its own spread
+    close = np.all(np.abs(one.mouth - two.mouth) < 0.1 * one.mouth.std(axis=0), axis=1)
     assert close.mean() > 0.95  # only frames near the split, where tracking restarts, may differ
     assert done and max(done) > 0.8  # progress came back from the worker processes
