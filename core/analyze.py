@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from core.decode import AudioTrack, decode_audio
 from core.diagnose import diagnose
 from core.errors import MediaError
-from core.estimate import EstimatorSettings, estimate_sync
-from core.face import FaceTrack, track_face_in_file
+from core.estimate import EstimatorSettings, estimate_faces
+from core.face import FaceTrack, track_faces_in_file
 from core.model import Report
 from core.probe import probe
 from core.progress import ProgressFn, no_progress, progress_part
@@ -53,14 +53,15 @@ def analyze_file(path: str | os.PathLike[str], options: AnalysisOptions | None =
         raise MediaError(f"{path}: has no audio stream")
     progress(0.0, "decoding audio")
     audio = decode_audio(path, ANALYSIS_RATE)
-    face = track_face_in_file(path, media.display_size, duration_s=media.duration_s,
-                              frame_count=media.frame_count,
-                              progress=progress_part(progress, 0.05, 0.9))
-    if face.time_s.size == 0:
+    faces = track_faces_in_file(path, media.display_size, duration_s=media.duration_s,
+                                frame_count=media.frame_count,
+                                progress=progress_part(progress, 0.05, 0.9))
+    if faces[0].time_s.size == 0:
         raise MediaError(f"{path}: no video frame could be decoded")
     progress(0.9, "estimating offset")
     fps = media.fps_measured or media.fps_declared or 25.0
-    sync = estimate_sync(face, audio, fps=fps, settings=options.estimator)
+    sync, chosen = estimate_faces(faces, audio, fps=fps, settings=options.estimator)
+    face = faces[chosen]
     diagnostics = diagnose(media, audio, face, project_rate=options.project_rate)
     progress(1.0, "done")
     report = Report(file=path, media=media, sync=sync, diagnostics=diagnostics, fix=fix_from_sync(sync, fps))

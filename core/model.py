@@ -95,7 +95,13 @@ class SyncResult:
     """How far the audio is from the lips.
 
     ``offset_ms > 0``: the audio is late (lips move before the sound) at the start of the clip.
-    ``drift_ms_per_min > 0``: the audio falls further behind as the clip plays.
+    ``drift_ms_per_min > 0``: the audio falls further behind as the clip plays. ``confidence`` is the
+    chance that ``offset_ms`` is within one frame of the truth.
+
+    ``moments`` are the clearest moments to check by eye (``time_s``, ``event``, the ``offset_ms`` that
+    moment alone shows); ``opinions`` what each independent reading said (the cross-speaker
+    correlation, the clip's own correlation, the lip releases against the bursts they make) and the
+    search range used; ``face`` which face was measured when several were in view, and why.
     """
 
     verdict: Verdict
@@ -107,6 +113,9 @@ class SyncResult:
     reason: str = ""
     tolerance: str = "broadcast"
     splices: list[dict[str, float]] = field(default_factory=list)
+    moments: list[dict[str, float | str]] = field(default_factory=list)
+    opinions: dict[str, Any] = field(default_factory=dict)
+    face: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def inconclusive(cls, reason: str, *, tolerance: str = "broadcast") -> SyncResult:

@@ -25,6 +25,22 @@ def _fmt(value: float | None, unit: str = "", digits: int = 1) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}{unit}"
 
 
+def _readings(opinions: dict) -> str:
+    """What each independent reading said, in one line."""
+    parts = [f"mouth-to-sound model {_fmt(opinions.get('speaker_model_ms'), ' ms')}",
+             f"the clip's own correlation {_fmt(opinions.get('own_correlation_ms'), ' ms')}"]
+    if opinions.get("lip_releases_ms") is not None:
+        firm = "firm" if opinions.get("lip_releases_firm") else "too few to be firm"
+        parts.append(f"lip releases {opinions['lip_releases_ms']:.1f} ms "
+                     f"({opinions['lip_release_events']} events, {firm})")
+    return "; ".join(parts) + f"; searched ±{opinions.get('search_ms', 0) / 1000:.1f} s"
+
+
+def _timecode(seconds: float) -> str:
+    minutes, rest = divmod(seconds, 60.0)
+    return f"{int(minutes):02d}:{rest:06.3f}"
+
+
 def _turned(rotation: int) -> str:
     return f" shown turned {rotation}° counter-clockwise" if rotation else ""
 
@@ -48,6 +64,13 @@ def format_summary(report: Report) -> str:
         ("confidence", f"{s.confidence:.2f} (tolerance {s.tolerance})"),
         ("fix", f"slip audio {f.slip_ms:+.1f} ms ({f.slip_frames:+.2f} frames), speed x{f.speed_ratio:.6f}"),
     ]
+    if s.face:
+        rows.append(("face", f"{s.face['why']}; box {s.face['box']}"))
+    if s.opinions:
+        rows.append(("readings", _readings(s.opinions)))
+    for k, moment in enumerate(s.moments):
+        rows.append(("check by eye" if k == 0 else "", f"{_timecode(moment['time_s'])}  {moment['event']}: "
+                                                      f"{moment['offset_ms']:+.0f} ms"))
     width = max(len(k) for k, _ in rows)
     lines = [f"{k:<{width}}  {v}" for k, v in rows]
     if report.diagnostics:
