@@ -17,7 +17,6 @@ from core.estimate import EstimatorSettings, estimate_faces, estimate_sync, load
 from core.estimate.bilabial import LipReleases, bilabial_opinion, lip_releases, sound_bursts
 from core.estimate.confidence import EVIDENCE_NAMES, Calibration, Evidence, choose_threshold, fit_calibration
 from core.estimate.correlation import CHANCE_RHO, canonical_correlation, excess_correlation, projected_correlation
-from core.estimate.drift import drift_line
 from core.estimate.fitted import FittedModel
 from core.estimate.moments import lagged_sums, shift_lags
 from core.estimate.peak import find_peak, prominence
@@ -374,8 +373,6 @@ def test_looped_clip_has_no_drift(looped_clip):
     result = estimate_sync(face, audio, fps=fps, settings=SETTINGS)
     assert result.verdict in ("in_sync", "offset")
     assert result.drift_ms_per_min == 0.0
-    line = drift_line(result.windows, fps)
-    assert line.high_ms_per_min - line.low_ms_per_min < 25.0
 
 
 @pytest.mark.parametrize("drift", [60.0, -60.0])

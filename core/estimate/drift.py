@@ -1,12 +1,10 @@
 """Drift (a lag that grows over the clip) and splices (a lag that jumps), from the offsets of its windows.
 
-A rate mismatch moves the offset at the same pace from start to end, so drift is a straight line through
-the window offsets; a splice is a step that stays. Both are read only from windows that carry an offset.
+A rate mismatch moves the offset at the same pace from start to end, so drift is the slope that lines
+the blocks' correlation curves up; a splice is a step in the window offsets that stays.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
@@ -15,51 +13,21 @@ from core.estimate.correlation import projected_correlation
 from core.estimate.moments import LagMoments, combined_moments
 from core.model import SyncWindow
 
-__all__ = ["MIN_DRIFT_SPAN_S", "MIN_DRIFT_WINDOWS", "DriftLine", "aligning_drift", "drift_line", "find_splices",
-           "fit_drift"]
+__all__ = ["MIN_DRIFT_SPAN_S", "MIN_DRIFT_WINDOWS", "aligning_drift", "drift_interval", "find_splices", "fit_drift"]
 
 # Drift needs window estimates spread over at least this span, and at least this many of them.
 MIN_DRIFT_SPAN_S = 20.0
 MIN_DRIFT_WINDOWS = 4
 # Candidate drifts are this far apart, in ms/min.
 DRIFT_STEP = 2.5
+# The drift's interval leaves out one of this many stretches of the clip at a time: enough for a
+# t-interval, few enough that an hour-long file costs ten readings, not one per block.
+JACKKNIFE_GROUPS = 10
 
 
-@dataclass(frozen=True)
-class DriftLine:
-    """A robust straight line through the window offsets: slope with its 95 % interval, and the span it covers."""
-
-    drift_ms_per_min: float
-    low_ms_per_min: float
-    high_ms_per_min: float
-    span_s: float
-
-
-def _window_points(windows: list[SyncWindow]) -> tuple[np.ndarray, np.ndarray]:
-    """Centre time (s) and offset (ms) of every window that has an offset."""
-    usable = [w for w in windows if w.offset_ms is not None]
-    return (np.array([(w.start_s + w.end_s) / 2 for w in usable]),
-            np.array([w.offset_ms for w in usable], dtype=float))
-
-
-def drift_line(windows: list[SyncWindow], fps: float) -> DriftLine | None:
-    """Theil-Sen line (median of pairwise slopes) through the window offsets, outliers dropped.
-
-    Windows further than three robust deviations (and two frames) from a first fit are dropped as
-    outliers (a window locked onto a wrong peak), and the line is fitted again. None with fewer
-    than ``MIN_DRIFT_WINDOWS`` usable windows.
-    """
-    t, y = _window_points(windows)
-    if t.size < MIN_DRIFT_WINDOWS:
-        return None
-    fit = stats.theilslopes(y, t)
-    residual = y - (fit.intercept + fit.slope * t)
-    keep = np.abs(residual) <= max(3 * 1.4826 * float(np.median(np.abs(residual))), 2 * 1000.0 / fps)
-    if keep.sum() < MIN_DRIFT_WINDOWS:
-        return None
-    fit = stats.theilslopes(y[keep], t[keep], alpha=0.95)
-    return DriftLine(float(fit.slope * 60.0), float(fit.low_slope * 60.0), float(fit.high_slope * 60.0),
-                     float(t[keep][-1] - t[keep][0]))
+def _window_times(windows: list[SyncWindow]) -> np.ndarray:
+    """Centre time (s) of every window that has an offset."""
+    return np.array([(w.start_s + w.end_s) / 2 for w in windows if w.offset_ms is not None])
 
 
 def aligning_drift(moments: LagMoments, max_drift_ms_per_min: float, blocks: np.ndarray | None = None) -> float:
@@ -68,8 +36,7 @@ def aligning_drift(moments: LagMoments, max_drift_ms_per_min: float, blocks: np.
     Each candidate drift shifts every block by the lag it implies at the block's time
     (:func:`core.estimate.moments.combined_moments`); the true drift lines the blocks' peaks up. Unlike a
     line through each block's own best lag, this weighs every block by how sharply it peaks, so the
-    few-millisecond wander of a block's best lag with what is said moves it less: on the corpus's looped
-    clips it came within 10 ms/min of a ±60 ms/min drift where the line missed by 20.
+    few-millisecond wander of a block's best lag with what is said moves it less.
     Searched every ``DRIFT_STEP`` ms/min, refined between steps by a parabola through the best three.
     """
     grid = np.arange(-max_drift_ms_per_min, max_drift_ms_per_min + DRIFT_STEP / 2, DRIFT_STEP)
@@ -84,22 +51,51 @@ def aligning_drift(moments: LagMoments, max_drift_ms_per_min: float, blocks: np.
     return float(grid[k])
 
 
+def drift_interval(moments: LagMoments, max_drift_ms_per_min: float,
+                   groups: int = JACKKNIFE_GROUPS) -> tuple[float, float, float]:
+    """The aligning drift with its 95 % interval (ms/min), by a delete-a-group jackknife over time.
+
+    The blocks, in time order, are cut into ``groups`` stretches; the drift is measured again without
+    each stretch in turn, and the spread of those readings gives the standard error. Blocks are the
+    clip's own evidence, so the interval needs no constant fitted on other clips; a stretch where the
+    lag wanders with what is said widens it, as it should.
+
+    Returns
+    -------
+    drift, low, high : float
+        The drift on every block and the ends of its interval.
+    """
+    drift = aligning_drift(moments, max_drift_ms_per_min)
+    order = np.argsort(moments.block_time_s)
+    stretches = [s for s in np.array_split(order, min(groups, order.size)) if s.size]
+    if len(stretches) < 3:
+        return drift, -np.inf, np.inf
+    readings = np.array([aligning_drift(moments, max_drift_ms_per_min, np.setdiff1d(order, s))
+                         for s in stretches])
+    g = len(stretches)
+    error = float(np.sqrt((g - 1) / g * np.sum((readings - readings.mean()) ** 2)))
+    spread = stats.t.ppf(0.975, g - 1) * error
+    return drift, drift - spread, drift + spread
+
+
 def fit_drift(windows: list[SyncWindow], moments: LagMoments, fps: float, max_drift_ms_per_min: float) -> float:
     """Drift (ms/min), or 0 when a constant offset explains the clip as well.
 
-    There is drift when the windows span at least ``MIN_DRIFT_SPAN_S``, the 95 % interval of a line
-    through their offsets (:func:`drift_line`) excludes zero, and the drift that best lines the blocks up
-    (:func:`aligning_drift`) moves the offset by at least half a frame over that span, within
-    ``max_drift_ms_per_min``, with each half of the clip on its own drifting the same way. A rate
+    There is drift when the windows with an offset span at least ``MIN_DRIFT_SPAN_S``, the drift that best
+    lines the blocks up (:func:`aligning_drift`) has a 95 % interval that excludes zero
+    (:func:`drift_interval`), moves the offset by at least half a frame over that span within
+    ``max_drift_ms_per_min``, and each half of the clip on its own drifts the same way. A rate
     mismatch moves the offset at the same pace from start to end; the lag between lips and sound also
     wanders with what is said (the 71 s news clip drops about 30 ms near its middle and rises again),
-    and a line through a wander can exclude zero although its halves slope opposite ways.
+    and a wander can look like a slope although its halves slope opposite ways.
     """
-    line = drift_line(windows, fps)
-    if line is None or line.span_s < MIN_DRIFT_SPAN_S or not (line.low_ms_per_min > 0 or line.high_ms_per_min < 0):
+    t = _window_times(windows)
+    if t.size < MIN_DRIFT_WINDOWS or t.max() - t.min() < MIN_DRIFT_SPAN_S:
         return 0.0
-    drift = aligning_drift(moments, max_drift_ms_per_min)
-    if abs(drift) / 60.0 * line.span_s < 0.5 * 1000.0 / fps or abs(drift) >= max_drift_ms_per_min:
+    drift, low, high = drift_interval(moments, max_drift_ms_per_min)
+    if not (low > 0 or high < 0):
+        return 0.0
+    if abs(drift) / 60.0 * (t.max() - t.min()) < 0.5 * 1000.0 / fps or abs(drift) >= max_drift_ms_per_min:
         return 0.0
     order = np.argsort(moments.block_time_s)
     halves = (order[: order.size // 2], order[order.size // 2:])
