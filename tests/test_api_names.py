@@ -11,9 +11,9 @@ import importlib.metadata
 from pathlib import Path
 
 import pytest
+from kit import fake_resolve
 
 from plugin import resolve_api
-from plugin.testing import fake_resolve
 
 REPO = Path(__file__).resolve().parent.parent
 FAKE_CLASSES = {"Resolve": fake_resolve.FakeResolve, "ProjectManager": fake_resolve.FakeProjectManager,

@@ -9,11 +9,11 @@ from collections.abc import Iterator
 from types import SimpleNamespace
 
 import pytest
+from kit.fake_resolve import FakeResolve, place_clip
 
 from plugin import external, timeline, worker
 from plugin.bridge import BridgeError, BridgeServer, RemoteObject, RemoteResolve
 from plugin.resolve_api import ResolveUnsupported
-from plugin.testing.fake_resolve import FakeResolve, place_clip
 
 TOKEN = "5e" * 32
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
-
-from plugin.testing.fake_resolve import FakeResolve, place_clip
+from kit.fake_resolve import FakeResolve, place_clip
 
 CLIP = "real/lipnet__bbaf2n.mpg"  # 3 s, 25 fps, 44.1 kHz stereo, 75 frames
 CLIP_50 = "generated/sadtalkervls__face_dain_50fps.mp4"  # 50 fps, 269 frames, 16 kHz mono

@@ -19,23 +19,25 @@ import sys
 from pathlib import Path
 
 import pytest
+from kit.fake_resolve import FakeResolve, place_clip
 from remux import first_seconds
 
 from core.correct import write_corrected_media
 from plugin.bridge import BridgeServer
 from plugin.resolve_api import ALL_METHODS
-from plugin.testing.fake_resolve import FakeResolve, place_clip
 
 REPO = Path(__file__).resolve().parent.parent
 MENU = REPO / "plugin" / "menu" / "Auto-align lips.py"
 # Files that run inside the Python Resolve offers (3.6+): the script and what it imports from LipAlign.
 OLD_PYTHON_FILES = [MENU, REPO / "plugin" / "bridge.py", REPO / "plugin" / "resolve_api.py",
                     REPO / "plugin" / "__init__.py", REPO / "core" / "__init__.py", REPO / "core" / "version.py"]
+# The child processes that play Resolve import the fake from the test kit (tests/kit) and LipAlign from the repo.
+CHILD_PATH = os.pathsep.join([str(REPO), str(REPO / "tests")])
 PYTHON36 = shutil.which("python3.6") and Path(os.path.expanduser("~/.pyenv/versions/3.6.15/bin/python3.6"))
 
 CHILD = r"""
 import json, os, runpy, sys
-from plugin.testing.fake_resolve import FakeResolve, place_clip
+from kit.fake_resolve import FakeResolve, place_clip
 
 menu, out, clips, runs = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), json.loads(sys.argv[4])
 resolve = FakeResolve(os.environ.get("FAKE_RESOLVE_VERSION", "19.0.2"))
@@ -56,7 +58,7 @@ def run_child(tmp_path: Path, clips: list, runs: list[str],
               version: str = "19.0.2") -> tuple[dict, subprocess.CompletedProcess]:
     out = tmp_path / "result.json"
     env = dict(os.environ, LIPALIGN_HOME=str(REPO), LIPALIGN_PYTHON=str(REPO / ".venv" / "bin" / "python"),
-               LIPALIGN_LOG_DIR=str(tmp_path / "logs"), PYTHONPATH=str(REPO), FAKE_RESOLVE_VERSION=version)
+               LIPALIGN_LOG_DIR=str(tmp_path / "logs"), PYTHONPATH=CHILD_PATH, FAKE_RESOLVE_VERSION=version)
     proc = subprocess.run([sys.executable, "-c", CHILD, str(MENU), str(out), json.dumps(clips), json.dumps(runs)],
                           env=env, capture_output=True, text=True, timeout=900, cwd=str(tmp_path))
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -113,9 +115,9 @@ def test_menu_script_shows_why_an_old_resolve_is_refused_and_changes_nothing(tmp
 
 
 def test_menu_script_reports_a_missing_installation(tmp_path):
-    env = dict(os.environ, LIPALIGN_LOG_DIR=str(tmp_path), PYTHONPATH=str(REPO))
+    env = dict(os.environ, LIPALIGN_LOG_DIR=str(tmp_path), PYTHONPATH=CHILD_PATH)
     env.pop("LIPALIGN_HOME", None)
-    code = ("import runpy, sys; from plugin.testing.fake_resolve import FakeResolve; "
+    code = ("import runpy, sys; from kit.fake_resolve import FakeResolve; "
             f"runpy.run_path({str(tmp_path / 'menu.py')!r}, init_globals={{'resolve': FakeResolve()}}, "
             "run_name='__main__')")
     shutil.copy(MENU, tmp_path / "menu.py")  # a folder with no LipAlign.config.json beside the script

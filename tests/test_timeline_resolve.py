@@ -16,6 +16,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from kit.fake_resolve import FakeResolve, place_clip
 from media_factory import load_source, write_clip
 from remux import first_seconds
 
@@ -28,7 +29,6 @@ from core.report import fix_from_sync
 from core.version import VERSION
 from plugin.audit import audit_records
 from plugin.resolve_api import ResolveUnsupported
-from plugin.testing.fake_resolve import FakeResolve, place_clip
 from plugin.timeline import align_timeline, revert_timeline
 
 BASE = "real/videoretalking__3.mp4"  # 25 fps, 5 s, close-up, in sync to about a frame (corpus-observations.md)
