@@ -24,7 +24,7 @@ import soxr
 from core.decode import AudioChannels, decode_audio_channels
 from core.errors import MediaError
 from core.fileio import output_file, refuse_overwriting_input
-from core.model import SyncResult
+from core.model import SyncResult, speed_ratio
 from core.mux import audio_frame, copyable_tags, moved_packets, mux_interleaved, output_container
 from core.probe import _short, open_container, probe
 from core.progress import ProgressFn, no_progress
@@ -36,11 +36,6 @@ MAX_DRIFT_MS_PER_MIN = 6000.0
 LOSSY_AUDIO_CODEC = {".mp4": "aac", ".m4v": "aac", ".mov": "aac", ".mkv": "aac"}
 # Containers that keep PCM audio as PCM when the source was PCM.
 PCM_CONTAINERS = (".mov", ".mkv", ".wav")
-
-
-def speed_ratio(drift_ms_per_min: float) -> float:
-    """The factor by which audio drifting ``drift_ms_per_min`` must be played faster (``Fix.speed_ratio``)."""
-    return 1.0 + drift_ms_per_min / 60000.0
 
 
 def shift_samples(samples: np.ndarray, count: int) -> np.ndarray:
@@ -116,16 +111,19 @@ def correct_audio(samples: np.ndarray, rate: int, offset_ms: float, drift_ms_per
 def correction_from_sync(sync: SyncResult | dict) -> tuple[float, float]:
     """``(offset_ms, drift_ms_per_min)`` to correct, from a measurement or a report's ``sync`` object.
 
-    Drift is applied only when the estimator called the clip drifting, as :func:`core.report.fix_from_sync`
-    does. Raises :class:`MediaError` for an inconclusive measurement.
+    The values are :meth:`core.model.SyncResult.correction`'s, the rule every fix follows; a clip measured in
+    sync still gets its small offset removed when a copy is asked for. Raises :class:`MediaError` for an
+    inconclusive measurement.
     """
-    get = sync.get if isinstance(sync, dict) else lambda key: getattr(sync, key)
-    offset = get("offset_ms")
-    if get("verdict") == "inconclusive" or offset is None:
-        reason = get("reason") or "no offset measured"
+    if isinstance(sync, dict):
+        sync = SyncResult(sync.get("verdict", "inconclusive"), sync.get("offset_ms"), sync.get("offset_frames"),
+                          sync.get("drift_ms_per_min"), float(sync.get("confidence") or 0.0),
+                          reason=sync.get("reason") or "")
+    correction = sync.correction()
+    if correction is None:
+        reason = sync.reason or "no offset measured"
         raise MediaError(f"the measurement is inconclusive ({reason}); give --offset-ms to correct by hand")
-    drift = get("drift_ms_per_min") if get("verdict") == "drift" else None
-    return float(offset), float(drift or 0.0)
+    return correction.offset_ms, correction.drift_ms_per_min
 
 
 def offset_at_video_start(offset_ms: float, drift_ms_per_min: float, audio_start_s: float,

@@ -11,8 +11,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Literal
 
-from core.correct import speed_ratio
-from core.model import SyncResult
+from core.model import SyncResult, speed_ratio
 from core.tolerance import Tolerance
 from plugin.timemap import FrameRate, ItemTiming, round_half_away
 
@@ -97,22 +96,6 @@ class Decision:
     speed_ratio: float = 1.0
 
 
-def offset_at_ms(sync: SyncResult, media_s: Fraction | float) -> float:
-    """The measured offset (ms, positive = audio late) at media second ``media_s`` of the clip.
-
-    The report gives the offset at the start of the media and the drift per minute; drift only
-    counts when the estimator called the clip drifting, as :func:`core.report.fix_from_sync` does.
-    """
-    if sync.offset_ms is None:
-        raise ValueError("no offset was measured")
-    return sync.offset_ms + drift_of(sync) * float(media_s) / 60.0
-
-
-def drift_of(sync: SyncResult) -> float:
-    """The drift (ms per minute) a fix must remove: zero unless the verdict is ``drift``."""
-    return float(sync.drift_ms_per_min or 0.0) if sync.verdict == "drift" else 0.0
-
-
 def timeline_lag_ms(clip: ClipRef) -> float:
     """How much later (ms) the clip's audio item plays each moment of the media than its picture does, from
     where the two items sit on the timeline: 0 for a clip as it was edited in, minus the slip once slipped.
@@ -140,13 +123,14 @@ def decide(clip: ClipRef, sync: SyncResult, *, strategy: Strategy, tolerance: To
     """
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
-    if sync.verdict == "inconclusive" or sync.offset_ms is None:
+    correction = sync.correction()
+    if correction is None:
         return Decision("none", f"measurement inconclusive: {sync.reason or 'no reason given'}")
     timing = clip.timing
-    drift = drift_of(sync)
+    drift = correction.drift_ms_per_min
     lag = timeline_lag_ms(clip)
-    off_in = offset_at_ms(sync, timing.media_in_s) + lag
-    off_out = offset_at_ms(sync, timing.media_out_s) + lag
+    off_in = correction.offset_at_ms(timing.media_in_s) + lag
+    off_out = correction.offset_at_ms(timing.media_out_s) + lag
     fps = float(clip.timeline_rate)
     base = {"offset_in_ms": off_in, "offset_out_ms": off_out, "drift_ms_per_min": drift, "timeline_lag_ms": lag}
     if tolerance.accepts(off_in, fps) and tolerance.accepts(off_out, fps):
