@@ -35,6 +35,11 @@ METHODS = {
                      "ClearClipColor", "GetProperty", "SetProperty"),
 }
 
+# Methods newer than the pinned fusionscript-stubs (21.0.0), with the Scripting API Changelog entry that adds them.
+NEWER_THAN_STUBS = {
+    "Timeline": {"GetSelectedClips": "21.0.4"},
+}
+
 ALL_METHODS = frozenset(name for names in METHODS.values() for name in names)
 
 VersionTuple = Tuple[int, int, int]

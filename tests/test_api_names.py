@@ -31,7 +31,9 @@ def stub_methods() -> dict[str, set[str]]:
             for node in tree.body if isinstance(node, ast.ClassDef)}
 
 
-STUBS = stub_methods()
+# Plus what the Scripting API Changelog added after the pinned stubs (plugin.resolve_api.NEWER_THAN_STUBS).
+STUBS = {name: methods | set(resolve_api.NEWER_THAN_STUBS.get(name, ()))
+         for name, methods in stub_methods().items()}
 
 
 def test_stubs_are_the_pinned_version():
