@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -188,19 +188,22 @@ def _add_audio_stream(out: av.container.OutputContainer, codec: str, audio: Audi
 
 def write_corrected_audio_file(input_path: str | os.PathLike[str], output_path: str | os.PathLike[str],
                                offset_ms: float, drift_ms_per_min: float = 0.0,
-                               progress: ProgressFn = no_progress) -> CorrectedMedia:
+                               progress: ProgressFn = no_progress, channels: Sequence[int] | None = None
+                               ) -> CorrectedMedia:
     """Write the corrected audio of ``input_path`` as a WAV (PCM) file whose sample 0 plays with the first video frame.
 
-    This is what the Resolve plugin's "conform" strategy places under the clip.
+    ``channels`` (0-based) keeps only those channels, in that order. This is what the Resolve plugin's "conform"
+    strategy places under the clip, one file per audio item with the channels that item plays.
     """
     if Path(output_path).suffix.lower() != ".wav":
         raise MediaError(f"{output_path}: the corrected audio file must be a .wav")
-    return write_corrected_media(input_path, output_path, offset_ms, drift_ms_per_min, progress)
+    return write_corrected_media(input_path, output_path, offset_ms, drift_ms_per_min, progress, channels)
 
 
 def write_corrected_media(input_path: str | os.PathLike[str], output_path: str | os.PathLike[str],
                           offset_ms: float, drift_ms_per_min: float = 0.0,
-                          progress: ProgressFn = no_progress) -> CorrectedMedia:
+                          progress: ProgressFn = no_progress, channels: Sequence[int] | None = None
+                          ) -> CorrectedMedia:
     """Write a copy of ``input_path`` with its audio corrected; the video is copied packet for packet.
 
     Parameters
@@ -210,6 +213,8 @@ def write_corrected_media(input_path: str | os.PathLike[str], output_path: str |
         destination gets the corrected audio only). Written atomically.
     offset_ms, drift_ms_per_min : float
         The measured offset (ms, ``> 0`` = audio late, at media time 0) and drift (ms per minute).
+    channels : sequence of int, optional
+        Keep only these audio channels (0-based); every channel by default.
 
     Raises
     ------
@@ -224,6 +229,10 @@ def write_corrected_media(input_path: str | os.PathLike[str], output_path: str |
         raise MediaError(f"{input_path}: {exc}") from None
     progress(0.0, "decoding audio")
     audio = decode_audio_channels(input_path)
+    if channels:
+        if max(channels) >= audio.channels:
+            raise MediaError(f"{input_path}: has {audio.channels} audio channel(s), not channel {max(channels) + 1}")
+        audio = audio.only(channels)
     video_start = probe(input_path).video_start_s
     audio_only_output = Path(output_path).suffix.lower() == ".wav"
     origin = video_start if video_start is not None else audio.start_s

@@ -98,8 +98,8 @@ def test_plugin_code_calls_only_listed_resolve_methods(path):
 
 
 def test_the_scan_sees_resolve_calls(tmp_path):
-    # The guard itself must notice a call: the timeline code reads item starts.
-    assert "GetStart" in resolve_calls(REPO / "plugin" / "timeline.py")
+    # The guard itself must notice a call: the reading code reads item starts.
+    assert "GetStart" in resolve_calls(REPO / "plugin" / "reading.py")
     assert "GetVersion" in resolve_calls(REPO / "plugin" / "resolve_api.py")
     probe = tmp_path / "probe.py"
     probe.write_text('if has_method(item, "GetLinkedItem"):\n    pass\n')

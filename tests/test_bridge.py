@@ -68,7 +68,7 @@ def test_calls_round_trip_with_objects_dicts_and_float_keys(corpus):
                                           "customData": '{"a": 1}'}}
         assert isinstance(next(iter(tl.GetMarkers())), float)
         # dir() answers with the whitelisted names the object offers, as feature detection needs.
-        assert "GetLinkedItems" in dir(video) and "AddFlag" not in dir(video)
+        assert "GetLinkedItems" in dir(video) and "GetSourceStartFrame" not in dir(video)
         assert mpi.GetClipProperty("FPS") == 25.0
     assert resolve.GetProjectManager().GetCurrentProject().GetCurrentTimeline().GetMarkers()
 
