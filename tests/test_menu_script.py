@@ -55,7 +55,7 @@ with open(out, "w") as handle:
 
 
 def run_child(tmp_path: Path, clips: list, runs: list[str],
-              version: str = "19.0.2") -> tuple[dict, subprocess.CompletedProcess]:
+              version: str = "21.1") -> tuple[dict, subprocess.CompletedProcess]:
     out = tmp_path / "result.json"
     env = dict(os.environ, LIPALIGN_HOME=str(REPO), LIPALIGN_PYTHON=str(REPO / ".venv" / "bin" / "python"),
                LIPALIGN_LOG_DIR=str(tmp_path / "logs"), PYTHONPATH=CHILD_PATH, FAKE_RESOLVE_VERSION=version)
@@ -95,7 +95,11 @@ def test_menu_script_drives_a_whole_run_against_the_fake_and_reverts_it(tmp_path
     changed = [c for c in summary["clips"] if c["action"] not in ("none", "skipped")]
     assert shifted in changed
     records = [json.loads(m["customData"]) for m in duplicate["markers"].values()]
-    assert len(records) == len(changed)
+    edits = [r["clip"] for r in records if r.get("action") in ("slip", "conform", "speed")]
+    assert edits == [c["clip"] for c in changed]
+    # Every other clip carries its outcome, and one legend explains the colours.
+    assert sum(r.get("schema") == "lipalign.legend/1" for r in records) == 1
+    assert len(records) == len(summary["clips"]) + 1
     assert (duplicate["tracks"] != original["tracks"]) == bool(changed)
     for clip in changed:
         assert any(clip["video_item_id"] in json.dumps(r) for r in records)
@@ -186,7 +190,7 @@ def test_menu_script_runs_a_whole_alignment_in_python_3_6(tmp_path, corpus):
     Its ``resolve`` is the fake in this process, lent over a second bridge (the fake needs a modern Python);
     the script serves it to the worker in .venv exactly as it would serve the live object.
     """
-    resolve = FakeResolve("19.0.2")
+    resolve = FakeResolve("21.1")  # slips in place (older versions render corrected audio instead)
     resolve.GetProjectManager().GetCurrentProject().GetMediaPool().CreateEmptyTimeline("Interview")
     place_clip(resolve, str(corpus / "real" / "lipnet__lbax4n.mpg"), 10, audio_shift=3)
     before = resolve.snapshot(ids=False)
@@ -207,7 +211,8 @@ def test_menu_script_runs_a_whole_alignment_in_python_3_6(tmp_path, corpus):
     console_text = (tmp_path / "console.txt").read_text()
     assert summary is not None, console_text[-3000:]
     (clip,) = summary["clips"]
-    assert summary["timeline"]["duplicate"] and "LipAlign: 100% done" in console_text
+    # A duplicate exactly when something changed.
+    assert summary["timeline"]["duplicate"] == (clip["action"] != "none") and "LipAlign: 100% done" in console_text
     after = resolve.snapshot(ids=False)
     assert after["timelines"][0] == before["timelines"][0] and after["current_timeline"] == summary["timeline"]["name"]
     assert clip["action"] in ("slip", "none") and clip["measurement"] is not None, clip
