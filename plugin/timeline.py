@@ -45,6 +45,7 @@ class _Sound:
     decision: Decision
     measurement: dict[str, Any] | None
     record: AuditRecord | None = None
+    refused: bool = False  # the change was decided but could not be made (the timeline was left as it was)
 
 
 def _resolve_tolerance(tolerance: Tolerance | str | None) -> Tolerance:
@@ -208,7 +209,7 @@ def _outcome(sounds: list[_Sound]) -> str:
         return "missing"
     if records:
         return "changed"
-    if any(s.decision.check for s in sounds):
+    if any(s.decision.check or s.refused for s in sounds):
         return "check"
     verdicts = [s.measurement["verdict"] if s.measurement else None for s in sounds]
     if verdicts and all(v is not None and v != "inconclusive" for v in verdicts) and all(
@@ -243,6 +244,7 @@ def _edit_clip(session: Session, clip: ClipRef, sounds: list[_Sound], reading: R
         locked = [a.track_index for a in sound.group if session.timeline.GetIsTrackLocked("audio", a.track_index)]
         if locked:
             line["reason"] = f"audio track A{locked[0]} is locked: unlock it to let LipAlign change this clip"
+            sound.refused = True
             continue
         edit = Edit(session, clip, sound.group, sound.decision, strategy, sound.measurement or {}, reading.items,
                     folder)
@@ -255,6 +257,7 @@ def _edit_clip(session: Session, clip: ClipRef, sounds: list[_Sound], reading: R
                 _colour_and_mark(session, clip, reading, sound.record, frame)
         except NotApplied as exc:
             line["reason"] = str(exc)
+            sound.refused = True
             continue
         line["action"] = sound.decision.action if not sound.record.missing else "missing"
         line["reason"] = sound.record.reason or line["reason"]

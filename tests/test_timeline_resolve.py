@@ -17,15 +17,25 @@ import cv2
 import numpy as np
 import pytest
 from kit.fake_resolve import FakeResolve, place_clip
+from kit.project import (
+    ReferenceMeasure,
+    audio_items,
+    content,
+    items_by_track,
+    new_project,
+    original_of,
+    pool_of,
+    timeline_of,
+    timelines,
+    uncoloured,
+)
 from media_factory import load_source, write_clip
 from remux import first_seconds
 
 from core.analyze import analyze_file
 from core.compare import compare_files
 from core.correct import write_corrected_audio_file, write_corrected_media
-from core.model import Report, SyncResult
 from core.probe import probe
-from core.report import fix_from_sync
 from core.version import VERSION
 from plugin.audit import audit_records
 from plugin.resolve_api import ResolveUnsupported
@@ -33,26 +43,9 @@ from plugin.timeline import align_timeline, revert_timeline
 
 BASE = "real/videoretalking__3.mp4"  # 25 fps, 5 s, close-up, in sync to about a frame (corpus-observations.md)
 FRAME_MS = 40.0
-_REPORTS: dict[str, Report] = {}
-ORIGINALS: dict[str, Path] = {}
-DRIFTING: set[str] = set()
-
-
-def measure(path: str) -> Report:
-    """The offset of a shifted copy against its corpus original (audio to audio); the full lip analysis for
-    any other file. Cached across the tests of this module."""
-    if path not in _REPORTS:
-        if path in ORIGINALS:
-            found = compare_files(ORIGINALS[path], path)
-            if path in DRIFTING:
-                sync = SyncResult("drift", found.offset_at_start_ms, found.offset_at_start_ms / FRAME_MS,
-                                  found.drift_ms_per_min, 1.0)
-            else:
-                sync = SyncResult("offset", found.audio_offset_ms, found.audio_offset_ms / FRAME_MS, 0.0, 1.0)
-            _REPORTS[path] = Report(path, probe(path), sync, [], fix_from_sync(sync, 25.0))
-        else:
-            _REPORTS[path] = analyze_file(path).report
-    return _REPORTS[path]
+measure = ReferenceMeasure()
+ORIGINALS = measure.originals
+DRIFTING = measure.drifting
 
 
 @pytest.fixture(scope="module")
@@ -80,48 +73,6 @@ def drifting(corpus, tmp_path_factory) -> dict[str, Path]:
         ORIGINALS[str(made[name])] = corpus / BASE
         DRIFTING.add(str(made[name]))
     return made
-
-
-def new_project(version: str = "21.1", rate: str = "25") -> FakeResolve:
-    resolve = FakeResolve(version, frame_rate=rate)
-    project = resolve.GetProjectManager().GetCurrentProject()
-    if "DF" in rate:
-        project.SetSetting("timelineFrameRate", rate)
-    project.GetMediaPool().CreateEmptyTimeline("Edit")
-    return resolve
-
-
-def timeline_of(resolve: FakeResolve):
-    return resolve.GetProjectManager().GetCurrentProject().GetCurrentTimeline()
-
-
-def pool_of(resolve: FakeResolve):
-    return resolve.GetProjectManager().GetCurrentProject().GetMediaPool()
-
-
-def original_of(resolve: FakeResolve):
-    return resolve.GetProjectManager().GetCurrentProject().GetTimelineByIndex(1)
-
-
-def content(timeline) -> dict:
-    """Everything on a timeline except its name and ids: what revert must restore exactly."""
-    snap = timeline.snapshot(ids=False)
-    snap.pop("name")
-    return snap
-
-
-def audio_items(timeline, track: int = 1) -> list:
-    return timeline.GetItemListInTrack("audio", track) or []
-
-
-def timelines(resolve: FakeResolve) -> list:
-    project = resolve.GetProjectManager().GetCurrentProject()
-    return [project.GetTimelineByIndex(i) for i in range(1, project.GetTimelineCount() + 1)]
-
-
-def uncoloured(by_track: dict) -> dict:
-    """Items by track without their clip colour (every clip LipAlign looks at is coloured by its outcome)."""
-    return {k: [{**i, "color": None} for i in v] for k, v in by_track.items()}
 
 
 def test_slip_moves_audio_by_the_measured_whole_frames_and_revert_restores_it(media):
@@ -222,12 +173,6 @@ def test_conform_renders_corrected_audio_within_tolerance_and_reverts(media, tmp
 def still_image(path: Path) -> Path:
     cv2.imwrite(str(path), np.full((240, 320, 3), 128, np.uint8))
     return path
-
-
-def items_by_track(snapshot: dict, leave_out: str = "") -> dict:
-    """Every item of a content snapshot by (track type, index), less the items of the clip named ``leave_out``."""
-    return {(kind, n): [i for i in track["items"] if i["name"] != leave_out]
-            for kind, tracks in snapshot["tracks"].items() for n, track in enumerate(tracks, 1)}
 
 
 def test_hostile_clips_are_skipped_with_reasons_and_nothing_else_changes(corpus, media, tmp_path):
