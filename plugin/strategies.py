@@ -125,7 +125,9 @@ def _move(edit: Edit, frames: int) -> tuple[list[ItemState], list[Any], list[Ite
         try:
             new, missing = session.replace_audio(item, state, place)
         except NotApplied:
-            _undo_moves(edit, before, placed)
+            put_back = session.find("audio", state.track_index, record_start=state.record_start,
+                                    record_end=state.record_end, media=state.media_id)
+            _undo_moves(edit, before, placed, put_back)
             raise
         if missing is not None:
             return [*before, state], placed, [missing]
@@ -135,10 +137,11 @@ def _move(edit: Edit, frames: int) -> tuple[list[ItemState], list[Any], list[Ite
     return before, placed, []
 
 
-def _undo_moves(edit: Edit, before: list[ItemState], placed: list[Any]) -> None:
-    """Put the items already moved back where they were (each verified), and relink them."""
+def _undo_moves(edit: Edit, before: list[ItemState], placed: list[Any], *restored: Any) -> None:
+    """Put the items already moved back where they were (each verified), and relink them with ``restored``
+    (items already put back)."""
     session = edit.session
-    restored = []
+    restored = list(restored)
     for new, state in zip(placed, before, strict=True):
         mpi = new.GetMediaPoolItem()
         session.delete(new, state.track_index)

@@ -32,11 +32,11 @@ class ReferenceMeasure:
         self._reports: dict[str, Report] = {}
 
     def __call__(self, path: str) -> Report:
+        if path in self.inconclusive:
+            sync = SyncResult.inconclusive("the mouth movement does not match this audio clearly enough")
+            return Report(path, probe(path), sync, [], fix_from_sync(sync, 25.0))
         if path not in self._reports:
-            if path in self.inconclusive:
-                sync = SyncResult.inconclusive("the mouth movement does not match this audio clearly enough")
-                self._reports[path] = Report(path, probe(path), sync, [], fix_from_sync(sync, 25.0))
-            elif path in self.originals:
+            if path in self.originals:
                 found = compare_files(self.originals[path], path)
                 if path in self.drifting:
                     sync = SyncResult("drift", found.offset_at_start_ms, found.offset_at_start_ms / FRAME_MS,
