@@ -131,6 +131,10 @@ def align_timeline(resolve: Any, *, scope: str = "timeline", strategy: str = "au
     notes = list(reading.notes)
     if apply and not edited:
         notes.append("nothing to change: no duplicate timeline was made")
+    if any(e["action"] in ("slip", "speed") for e in entries):
+        notes.append("slipped audio was deleted and re-appended with its colour, enabled state, flags, markers, "
+                     "name, clip gain and fades; clip EQ and FairlightFX cannot be read through the scripting "
+                     "API, so an item that had them needs them again (revert restores the original)")
     if any(e["action"] == "conform" for e in entries):
         notes.append(f"{where}: {folder}")
     info = session.info

@@ -159,3 +159,31 @@ def test_audit_record_round_trips_through_marker_custom_data():
     assert [(f, r.clip) for f, r in audit_records(markers)] == [(96.0, "clip.mp4")]
     with pytest.raises(ValueError):
         AuditRecord.from_json('{"schema": "lipalign.audit/1", "before": []}')
+
+
+def test_long_files_are_analysed_around_the_ranges_a_timeline_uses():
+    from plugin.measure import spans_to_analyse
+
+    assert spans_to_analyse([(30.0, 32.0)], 71.0) == [(20.0, 42.0)]
+    assert spans_to_analyse([(30.0, 32.0), (38.0, 40.0), (200.0, 201.0)], 600.0) == [(20.0, 50.0), (190.0, 211.0)]
+    assert spans_to_analyse([(30.0, 32.0)], 40.0) is None  # short: the whole file
+    assert spans_to_analyse([(5.0, 30.0), (40.0, 60.0)], 71.0) is None  # most of it: the whole file
+
+
+def test_a_cut_across_a_splice_is_left_alone_with_the_reason():
+    splices = [{"time_s": 5.0, "offset_before_ms": 0.0, "offset_after_ms": 200.0}]
+    s = SyncResult("offset", 100.0, 2.5, 0.0, 0.9, splices=splices)
+    d = decide(clip_at(), s, strategy="auto", tolerance=BROADCAST, speed_available=False)  # media 0-10 s
+    assert d.action == "none" and "runs across a splice at 5.00 s" in d.reason
+    d = decide(clip_at(source_in=150, frames=100, media_frames=400), s, strategy="auto", tolerance=BROADCAST,
+               speed_available=False)  # media 6-10 s: after the splice
+    assert (d.action, d.slip_frames) == ("slip", 5)
+
+
+def test_sound_off_its_picture_is_flagged_when_the_media_is_inconclusive():
+    clip = clip_at(record_start=90_000)
+    late = replace(clip, audio=(replace(clip.audio[0], record_start=90_003, record_end=90_253),))
+    d = decide(late, SyncResult.inconclusive("no face"), strategy="auto", tolerance=BROADCAST, speed_available=False)
+    assert d.check and "3 frame(s) after its picture" in d.reason
+    assert not decide(clip, SyncResult.inconclusive("no face"), strategy="auto", tolerance=BROADCAST,
+                      speed_available=False).check
