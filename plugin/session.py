@@ -233,12 +233,16 @@ class Session:
         return placed
 
     def replace_audio(self, item: Any, state: ItemState, place: Any) -> tuple[Any, ItemState | None]:
-        """Delete ``item`` and place its replacement with ``place()``; verified either way.
+        """Delete ``item`` and place its replacement with ``place()``, each step read back.
 
-        Returns ``(new item, None)``; ``(restored item, None)`` after raising nothing when the placement failed
-        but the restore worked is not possible, so that case raises :class:`NotApplied` with the old item back
-        in place; ``(None, state)`` when both the placement and the restore failed: the item is missing and
-        ``state`` is all there is to rebuild it.
+        Returns ``(new item, None)`` when the replacement is in place, and ``(None, state)`` when Resolve
+        refused both the replacement and the restore of the original: the item is missing and ``state`` is
+        all there is to rebuild it (the caller keeps it in the audit marker).
+
+        Raises
+        ------
+        NotApplied
+            The replacement was refused but the original was put back (with its look) and checked.
         """
         mpi = item.GetMediaPoolItem()
         self.delete(item, state.track_index)
