@@ -12,6 +12,7 @@ import ast
 import json
 import os
 import py_compile
+import runpy
 import secrets
 import shutil
 import subprocess
@@ -216,3 +217,13 @@ def test_menu_script_runs_a_whole_alignment_in_python_3_6(tmp_path, corpus):
     after = resolve.snapshot(ids=False)
     assert after["timelines"][0] == before["timelines"][0] and after["current_timeline"] == summary["timeline"]["name"]
     assert clip["action"] in ("slip", "none") and clip["measurement"] is not None, clip
+
+
+def test_the_config_names_the_render_folder(tmp_path, monkeypatch):
+    shutil.copy(MENU, tmp_path / "menu.py")
+    config = {"repo": str(REPO), "python": sys.executable, "render_folder": str(tmp_path / "renders")}
+    (tmp_path / "LipAlign.config.json").write_text(json.dumps(config))
+    for name in ("LIPALIGN_HOME", "LIPALIGN_PYTHON", "LIPALIGN_WORKER_ARGS"):
+        monkeypatch.delenv(name, raising=False)
+    names = runpy.run_path(str(tmp_path / "menu.py"), run_name="lipalign_menu")
+    assert names["load_config"]()["worker_args"] == ["--render-folder", str(tmp_path / "renders")]
