@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from core.decode import AudioTrack, decode_audio
+from core.decode import AudioTrack, decode_audio, iter_video_frames
 from core.diagnose import diagnose
 from core.errors import MediaError
 from core.estimate import EstimatorSettings, estimate_faces
-from core.face import FaceTrack, track_faces_in_file
+from core.face import FaceTrack, find_faces, track_face, track_faces_in_file
 from core.model import Report
 from core.probe import probe
 from core.progress import ProgressFn, no_progress, progress_part
@@ -20,10 +20,15 @@ ANALYSIS_RATE = 16000  # Hz: speech features need nothing above 8 kHz
 
 @dataclass(frozen=True)
 class AnalysisOptions:
-    """What ``lipalign analyze`` can be told."""
+    """What ``lipalign analyze`` can be told.
+
+    ``span`` limits the measurement to media seconds ``(start, end)`` of a long file (the Resolve plugin measures
+    only around the parts a timeline uses); the audio keeps the search range on each side of it.
+    """
 
     estimator: EstimatorSettings = field(default_factory=EstimatorSettings)
     project_rate: int = 48000
+    span: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -53,9 +58,17 @@ def analyze_file(path: str | os.PathLike[str], options: AnalysisOptions | None =
         raise MediaError(f"{path}: has no audio stream")
     progress(0.0, "decoding audio")
     audio = decode_audio(path, ANALYSIS_RATE)
-    faces = track_faces_in_file(path, media.display_size, duration_s=media.duration_s,
-                                frame_count=media.frame_count,
-                                progress=progress_part(progress, 0.05, 0.9))
+    if options.span is None:
+        faces = track_faces_in_file(path, media.display_size, duration_s=media.duration_s,
+                                    frame_count=media.frame_count,
+                                    progress=progress_part(progress, 0.05, 0.9))
+    else:
+        start_s, end_s = options.span
+        regions = find_faces(path, media.duration_s) or [None]
+        faces = [track_face(iter_video_frames(path, start_s=start_s, end_s=end_s), media.display_size, region=region)
+                 for region in regions]
+        reach_s = max(options.estimator.search_ranges()) / 1000.0  # room for the widest search on each side
+        audio = audio_between(audio, start_s - reach_s, end_s + reach_s)
     if faces[0].time_s.size == 0:
         raise MediaError(f"{path}: no video frame could be decoded")
     progress(0.9, "estimating offset")
@@ -66,3 +79,10 @@ def analyze_file(path: str | os.PathLike[str], options: AnalysisOptions | None =
     progress(1.0, "done")
     report = Report(file=path, media=media, sync=sync, diagnostics=diagnostics, fix=fix_from_sync(sync, fps))
     return Analysis(report, face, audio)
+
+
+def audio_between(audio: AudioTrack, start_s: float, end_s: float) -> AudioTrack:
+    """The part of ``audio`` between media seconds ``start_s`` and ``end_s`` (clipped to what there is)."""
+    first = min(max(round((start_s - audio.start_s) * audio.rate), 0), audio.samples.size)
+    last = min(max(round((end_s - audio.start_s) * audio.rate), first), audio.samples.size)
+    return replace(audio, samples=audio.samples[first:last], start_s=audio.start_s + first / audio.rate)

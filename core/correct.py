@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +24,7 @@ import soxr
 from core.decode import AudioChannels, decode_audio_channels
 from core.errors import MediaError
 from core.fileio import output_file, refuse_overwriting_input
-from core.model import SyncResult
+from core.model import SyncResult, speed_ratio
 from core.mux import audio_frame, copyable_tags, moved_packets, mux_interleaved, output_container
 from core.probe import _short, open_container, probe
 from core.progress import ProgressFn, no_progress
@@ -36,11 +36,6 @@ MAX_DRIFT_MS_PER_MIN = 6000.0
 LOSSY_AUDIO_CODEC = {".mp4": "aac", ".m4v": "aac", ".mov": "aac", ".mkv": "aac"}
 # Containers that keep PCM audio as PCM when the source was PCM.
 PCM_CONTAINERS = (".mov", ".mkv", ".wav")
-
-
-def speed_ratio(drift_ms_per_min: float) -> float:
-    """The factor by which audio drifting ``drift_ms_per_min`` must be played faster (``Fix.speed_ratio``)."""
-    return 1.0 + drift_ms_per_min / 60000.0
 
 
 def shift_samples(samples: np.ndarray, count: int) -> np.ndarray:
@@ -116,16 +111,19 @@ def correct_audio(samples: np.ndarray, rate: int, offset_ms: float, drift_ms_per
 def correction_from_sync(sync: SyncResult | dict) -> tuple[float, float]:
     """``(offset_ms, drift_ms_per_min)`` to correct, from a measurement or a report's ``sync`` object.
 
-    Drift is applied only when the estimator called the clip drifting, as :func:`core.report.fix_from_sync`
-    does. Raises :class:`MediaError` for an inconclusive measurement.
+    The values are :meth:`core.model.SyncResult.correction`'s, the rule every fix follows; a clip measured in
+    sync still gets its small offset removed when a copy is asked for. Raises :class:`MediaError` for an
+    inconclusive measurement.
     """
-    get = sync.get if isinstance(sync, dict) else lambda key: getattr(sync, key)
-    offset = get("offset_ms")
-    if get("verdict") == "inconclusive" or offset is None:
-        reason = get("reason") or "no offset measured"
+    if isinstance(sync, dict):
+        sync = SyncResult(sync.get("verdict", "inconclusive"), sync.get("offset_ms"), sync.get("offset_frames"),
+                          sync.get("drift_ms_per_min"), float(sync.get("confidence") or 0.0),
+                          reason=sync.get("reason") or "")
+    correction = sync.correction()
+    if correction is None:
+        reason = sync.reason or "no offset measured"
         raise MediaError(f"the measurement is inconclusive ({reason}); give --offset-ms to correct by hand")
-    drift = get("drift_ms_per_min") if get("verdict") == "drift" else None
-    return float(offset), float(drift or 0.0)
+    return correction.offset_ms, correction.drift_ms_per_min
 
 
 def offset_at_video_start(offset_ms: float, drift_ms_per_min: float, audio_start_s: float,
@@ -190,19 +188,22 @@ def _add_audio_stream(out: av.container.OutputContainer, codec: str, audio: Audi
 
 def write_corrected_audio_file(input_path: str | os.PathLike[str], output_path: str | os.PathLike[str],
                                offset_ms: float, drift_ms_per_min: float = 0.0,
-                               progress: ProgressFn = no_progress) -> CorrectedMedia:
+                               progress: ProgressFn = no_progress, channels: Sequence[int] | None = None
+                               ) -> CorrectedMedia:
     """Write the corrected audio of ``input_path`` as a WAV (PCM) file whose sample 0 plays with the first video frame.
 
-    This is what the Resolve plugin's "conform" strategy places under the clip.
+    ``channels`` (0-based) keeps only those channels, in that order. This is what the Resolve plugin's "conform"
+    strategy places under the clip, one file per audio item with the channels that item plays.
     """
     if Path(output_path).suffix.lower() != ".wav":
         raise MediaError(f"{output_path}: the corrected audio file must be a .wav")
-    return write_corrected_media(input_path, output_path, offset_ms, drift_ms_per_min, progress)
+    return write_corrected_media(input_path, output_path, offset_ms, drift_ms_per_min, progress, channels)
 
 
 def write_corrected_media(input_path: str | os.PathLike[str], output_path: str | os.PathLike[str],
                           offset_ms: float, drift_ms_per_min: float = 0.0,
-                          progress: ProgressFn = no_progress) -> CorrectedMedia:
+                          progress: ProgressFn = no_progress, channels: Sequence[int] | None = None
+                          ) -> CorrectedMedia:
     """Write a copy of ``input_path`` with its audio corrected; the video is copied packet for packet.
 
     Parameters
@@ -212,6 +213,8 @@ def write_corrected_media(input_path: str | os.PathLike[str], output_path: str |
         destination gets the corrected audio only). Written atomically.
     offset_ms, drift_ms_per_min : float
         The measured offset (ms, ``> 0`` = audio late, at media time 0) and drift (ms per minute).
+    channels : sequence of int, optional
+        Keep only these audio channels (0-based); every channel by default.
 
     Raises
     ------
@@ -226,6 +229,10 @@ def write_corrected_media(input_path: str | os.PathLike[str], output_path: str |
         raise MediaError(f"{input_path}: {exc}") from None
     progress(0.0, "decoding audio")
     audio = decode_audio_channels(input_path)
+    if channels:
+        if max(channels) >= audio.channels:
+            raise MediaError(f"{input_path}: has {audio.channels} audio channel(s), not channel {max(channels) + 1}")
+        audio = audio.only(channels)
     video_start = probe(input_path).video_start_s
     audio_only_output = Path(output_path).suffix.lower() == ".wav"
     origin = video_start if video_start is not None else audio.start_s

@@ -7,8 +7,8 @@ enough (64 kB per second at 16 kHz) to hold whole.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 
 import av
 import numpy as np
@@ -226,6 +226,11 @@ def iter_video_frames(path: str | os.PathLike[str], max_side: int | None = 640, 
 _DEFAULT_LAYOUTS = {1: "mono", 2: "stereo", 3: "2.1", 4: "quad", 5: "5.0", 6: "5.1", 7: "6.1", 8: "7.1"}
 
 
+def default_layout(channels: int) -> str:
+    """FFmpeg's default channel layout name for ``channels`` channels (``"2c"`` style past 8)."""
+    return _DEFAULT_LAYOUTS.get(channels, f"{channels}c")
+
+
 @dataclass(frozen=True)
 class AudioChannels:
     """Every channel of an audio stream at its own rate, for writing corrected copies.
@@ -243,6 +248,11 @@ class AudioChannels:
     @property
     def channels(self) -> int:
         return int(self.samples.shape[0])
+
+    def only(self, channels: Sequence[int]) -> AudioChannels:
+        """These channels (0-based, in this order) alone, with the default layout for their count."""
+        picked = self.samples[list(channels)]
+        return replace(self, samples=picked, layout=default_layout(picked.shape[0]))
 
 
 def decode_audio_channels(path: str | os.PathLike[str]) -> AudioChannels:

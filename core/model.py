@@ -90,6 +90,43 @@ class SyncWindow:
     confidence: float
 
 
+def speed_ratio(drift_ms_per_min: float) -> float:
+    """The factor by which audio drifting ``drift_ms_per_min`` must be played faster.
+
+    Drift of ``d`` ms per minute means the audio runs ``1 + d/60000`` times too long.
+    """
+    return 1.0 + drift_ms_per_min / 60000.0
+
+
+@dataclass(frozen=True)
+class Correction:
+    """What puts measured audio back on the lips: the one rule every fix (file, report, timeline) follows.
+
+    ``offset_ms`` is the offset to remove at media time 0 (positive: the audio is late, so it moves earlier)
+    and ``drift_ms_per_min`` the drift to remove (counted only when the estimator called the clip drifting).
+    ``needed`` is whether the measurement calls for a change at all: the verdict is ``offset`` or ``drift``,
+    or the offset is one stretch's of a clip that changes offset at a splice (the clip's verdict does not
+    speak for one stretch). A timeline also adds where its items sit, so it checks its own tolerance too.
+    """
+
+    offset_ms: float
+    drift_ms_per_min: float
+    needed: bool
+
+    @property
+    def speed_ratio(self) -> float:
+        """How much faster the audio must play to remove the drift (``Fix.speed_ratio``)."""
+        return speed_ratio(self.drift_ms_per_min)
+
+    def offset_at_ms(self, media_s: float) -> float:
+        """The offset (ms, positive = audio late) at media second ``media_s``."""
+        return self.offset_ms + self.drift_ms_per_min * float(media_s) / 60.0
+
+
+class SpliceInRange(ValueError):
+    """A stretch of media runs across a splice, so no single offset corrects it."""
+
+
 @dataclass(frozen=True)
 class SyncResult:
     """How far the audio is from the lips.
@@ -120,6 +157,34 @@ class SyncResult:
     @classmethod
     def inconclusive(cls, reason: str, *, tolerance: str = "broadcast") -> SyncResult:
         return cls("inconclusive", None, None, None, 0.0, [], reason, tolerance)
+
+    def correction(self, start_s: float | None = None, end_s: float | None = None) -> Correction | None:
+        """The correction for the whole clip, or for the media seconds ``[start_s, end_s)`` of it.
+
+        None when the measurement is inconclusive. A clip with splices (an edit inside the file, after which
+        the offset jumps) is corrected stretch by stretch: a range between two splices gets the offset the
+        report measured on its side of them, and no drift.
+
+        Raises
+        ------
+        SpliceInRange
+            ``[start_s, end_s)`` runs across a splice.
+        """
+        if self.verdict == "inconclusive" or self.offset_ms is None:
+            return None
+        if start_s is None or not self.splices:
+            drift = float(self.drift_ms_per_min or 0.0) if self.verdict == "drift" else 0.0
+            return Correction(float(self.offset_ms), drift, self.verdict in ("offset", "drift"))
+        end = start_s if end_s is None else end_s
+        splices = sorted(self.splices, key=lambda s: s["time_s"])
+        for splice in splices:
+            if start_s < splice["time_s"] < end:
+                raise SpliceInRange(
+                    f"media {start_s:.2f}-{end:.2f} s runs across a splice at {splice['time_s']:.2f} s, where the "
+                    f"offset jumps from {splice['offset_before_ms']:+.0f} to {splice['offset_after_ms']:+.0f} ms")
+        before = [s for s in splices if s["time_s"] <= start_s]
+        offset = before[-1]["offset_after_ms"] if before else splices[0]["offset_before_ms"]
+        return Correction(float(offset), 0.0, True)
 
 
 @dataclass(frozen=True)

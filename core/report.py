@@ -6,19 +6,18 @@ from core.model import Fix, Report, SyncResult
 
 
 def fix_from_sync(sync: SyncResult, fps: float) -> Fix:
-    """The slip and speed change that cancel a measured offset and drift.
+    """The slip and speed change that cancel a measured offset and drift (:meth:`SyncResult.correction`).
 
-    The slip is the opposite of the offset (audio late by 80 ms: slip it 80 ms earlier, ``-80``).
-    Drift of ``d`` ms per minute means the audio runs ``1 + d/60000`` times too long, so it must be
-    played that much faster. Nothing is proposed for an inconclusive measurement.
+    The slip is the opposite of the offset (audio late by 80 ms: slip it 80 ms earlier, ``-80``). Nothing is
+    proposed when the correction is not needed (in sync) or there is none (inconclusive).
     """
-    if sync.verdict in ("inconclusive", "in_sync") or sync.offset_ms is None:
+    correction = sync.correction()
+    if correction is None or not correction.needed:
         return Fix.none()
     frame_ms = 1000.0 / fps
-    drift = sync.drift_ms_per_min or 0.0 if sync.verdict == "drift" else 0.0
-    slip_ms = -sync.offset_ms
+    slip_ms = -correction.offset_ms
     return Fix(slip_ms=round(slip_ms, 2), slip_frames=round(slip_ms / frame_ms, 3),
-               speed_ratio=round(1.0 + drift / 60000.0, 9))
+               speed_ratio=round(correction.speed_ratio, 9))
 
 
 def _fmt(value: float | None, unit: str = "", digits: int = 1) -> str:

@@ -11,10 +11,12 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Literal
 
-from core.correct import speed_ratio
-from core.model import SyncResult
+from core.model import SpliceInRange, SyncResult, speed_ratio
 from core.tolerance import Tolerance
 from plugin.timemap import FrameRate, ItemTiming, round_half_away
+
+__all__ = ["STRATEGIES", "AudioRef", "ClipRef", "Decision", "SlipEdit", "Sound", "TimelineInfo", "decide",
+           "plan_slip", "timeline_lag_ms"]
 
 Strategy = Literal["auto", "slip", "conform", "speed"]
 Action = Literal["none", "slip", "conform", "speed"]
@@ -33,10 +35,36 @@ class TimelineInfo:
 
 
 @dataclass(frozen=True)
-class AudioRef:
-    """One audio item that plays a talking-head clip's sound.
+class Sound:
+    """Where an audio item's sound comes from, decided from the media, not from how items are linked.
 
-    ``source_in`` counts source frames at the clip's rate from the start of the media; ``record_end`` is exclusive.
+    ``own``: the picture's media plays its own embedded channels, measured against its lips in the media.
+    ``linked``: the picture's media plays a file Auto Sync Audio linked to it ("Synced Audio").
+    ``foreign``: another media pool item (a recorder's WAV, double-system sound). Linked and foreign sound is
+    measured against the lips on the timeline, where the editor hears it.
+    ``path`` is the file heard, ``channels`` its channels the item plays (0-based; empty for all of them),
+    ``track_type`` the layout the item plays (mono, stereo, 5.1...), and ``file_offset_s`` what to add to
+    the item's media seconds to get the file's seconds (a linked file's offset).
+    """
+
+    kind: Literal["own", "linked", "foreign"] = "own"
+    path: str = ""
+    channels: tuple[int, ...] = ()
+    track_type: str = ""
+    file_offset_s: Fraction = Fraction(0)
+
+    @property
+    def on_timeline(self) -> bool:
+        return self.kind != "own"
+
+
+@dataclass(frozen=True)
+class AudioRef:
+    """One audio item linked to (or, unlinked, under) a talking-head clip's picture.
+
+    ``source_in`` counts source frames from the start of the item's own media at ``clip_rate`` (the picture's
+    rate when None); ``record_end`` is exclusive; ``media_frames`` is the length of that media (the picture's
+    when None).
     """
 
     item_id: str
@@ -46,6 +74,10 @@ class AudioRef:
     source_in: Fraction
     enabled: bool = True
     color: str = ""
+    sound: Sound = field(default_factory=Sound)
+    media_id: str = ""
+    clip_rate: Fraction | None = None
+    media_frames: int | None = None
 
 
 @dataclass(frozen=True)
@@ -72,7 +104,14 @@ class ClipRef:
         return ItemTiming(self.record_start, self.record_end, self.source_in, self.timeline_rate, self.clip_rate)
 
     def audio_timing(self, audio: AudioRef) -> ItemTiming:
-        return ItemTiming(audio.record_start, audio.record_end, audio.source_in, self.timeline_rate, self.clip_rate)
+        return ItemTiming(audio.record_start, audio.record_end, audio.source_in, self.timeline_rate,
+                          audio.clip_rate or self.clip_rate)
+
+    def sounds(self) -> list[tuple[AudioRef, ...]]:
+        """The clip's audio items grouped by what they play: its own channels together (corrected as one),
+        each linked or foreign item on its own (measured on the timeline, item by item)."""
+        own = tuple(a for a in self.audio if not a.sound.on_timeline)
+        return ([own] if own else []) + [(a,) for a in self.audio if a.sound.on_timeline]
 
 
 @dataclass(frozen=True)
@@ -95,59 +134,62 @@ class Decision:
     slip_frames: int = 0
     residual_ms: tuple[float, float] | None = None
     speed_ratio: float = 1.0
+    check: bool = False
 
 
-def offset_at_ms(sync: SyncResult, media_s: Fraction | float) -> float:
-    """The measured offset (ms, positive = audio late) at media second ``media_s`` of the clip.
-
-    The report gives the offset at the start of the media and the drift per minute; drift only
-    counts when the estimator called the clip drifting, as :func:`core.report.fix_from_sync` does.
-    """
-    if sync.offset_ms is None:
-        raise ValueError("no offset was measured")
-    return sync.offset_ms + drift_of(sync) * float(media_s) / 60.0
-
-
-def drift_of(sync: SyncResult) -> float:
-    """The drift (ms per minute) a fix must remove: zero unless the verdict is ``drift``."""
-    return float(sync.drift_ms_per_min or 0.0) if sync.verdict == "drift" else 0.0
-
-
-def timeline_lag_ms(clip: ClipRef) -> float:
-    """How much later (ms) the clip's audio item plays each moment of the media than its picture does, from
-    where the two items sit on the timeline: 0 for a clip as it was edited in, minus the slip once slipped.
+def timeline_lag_ms(clip: ClipRef, audio: AudioRef | None = None) -> float:
+    """How much later (ms) ``audio`` (the clip's first audio item by default) plays each moment of the media
+    than the picture does, from where the two items sit on the timeline: 0 for a clip as it was edited in,
+    minus the slip once slipped.
 
     The measurement is of the media file; what the editor hears is the measurement plus this lag, so a
-    clip already slipped (by hand or by an earlier run) is not slipped again.
+    clip already slipped (by hand or by an earlier run) is not slipped again. Only sound from the picture's
+    own media has a lag: another file's clock has nothing to do with the picture's.
     """
-    if not clip.audio:
+    audio = audio or (clip.audio[0] if clip.audio else None)
+    if audio is None or audio.sound.on_timeline:
         return 0.0
-    picture, sound = clip.timing, clip.audio_timing(clip.audio[0])
+    picture, sound = clip.timing, clip.audio_timing(audio)
     lag_frames = sound.seconds_to_record(picture.media_in_s) - picture.record_start
     return float(lag_frames * 1000 / clip.timeline_rate)
 
 
 def decide(clip: ClipRef, sync: SyncResult, *, strategy: Strategy, tolerance: Tolerance,
-           speed_available: bool) -> Decision:
-    """Choose the fix for one clip from its measurement.
+           speed_available: bool, group: tuple[AudioRef, ...] | None = None) -> Decision:
+    """Choose the fix for one sound of a clip (``group``, by default its first) from its measurement.
 
-    ``auto`` does nothing when the clip is in sync or the measurement inconclusive, slips by whole
-    frames when that leaves the offset within ``tolerance`` over the whole used range, sets the speed
-    (plus a whole-frame slip) for drift where Resolve offers a speed property, and otherwise conforms
-    (renders corrected audio). ``speed`` falls back to conform when Resolve has no speed property, when
-    there is no drift, or when a sub-frame rest outside ``tolerance`` would remain. A forced strategy is
-    applied whenever the clip is measurably out of sync.
+    The correction is the one for the media range the picture uses (each stretch of a spliced file has its
+    own). Sound of the picture's own media adds where its items sit on the timeline; sound measured on the
+    timeline already includes it. ``auto`` does nothing when the sound is in sync or the measurement
+    inconclusive (flagging own sound that sits off its picture for a look), slips by whole frames when that
+    leaves the offset within ``tolerance`` over the whole used range, sets the speed (plus a whole-frame
+    slip) for drift where Resolve offers a speed property, and otherwise conforms (renders corrected audio).
+    ``speed`` falls back to conform when Resolve has no speed property, when there is no drift, or when a
+    sub-frame rest outside ``tolerance`` would remain. A forced strategy is applied whenever the sound is
+    measurably out of sync.
     """
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
-    if sync.verdict == "inconclusive" or sync.offset_ms is None:
-        return Decision("none", f"measurement inconclusive: {sync.reason or 'no reason given'}")
+    group = group or (clip.sounds() or [()])[0]
     timing = clip.timing
-    drift = drift_of(sync)
-    lag = timeline_lag_ms(clip)
-    off_in = offset_at_ms(sync, timing.media_in_s) + lag
-    off_out = offset_at_ms(sync, timing.media_out_s) + lag
+    lag = timeline_lag_ms(clip, group[0]) if group else 0.0
     fps = float(clip.timeline_rate)
+    try:
+        correction = sync.correction(float(timing.media_in_s), float(timing.media_out_s))
+    except SpliceInRange as exc:
+        return Decision("none", f"not changed: the clip's {exc}; cut it there to correct each side",
+                        timeline_lag_ms=lag)
+    if correction is None:
+        reason = f"measurement inconclusive: {sync.reason or 'no reason given'}"
+        if not tolerance.accepts(lag, fps):
+            frames = round_half_away(lag * fps / 1000.0)
+            reason += (f"; its sound sits {abs(frames)} frame(s) {'after' if lag > 0 else 'before'} its picture on "
+                       "the timeline (moved by hand, or out of sync): check it by eye")
+            return Decision("none", reason, timeline_lag_ms=lag, check=True)
+        return Decision("none", reason, timeline_lag_ms=lag)
+    drift = correction.drift_ms_per_min
+    off_in = correction.offset_at_ms(timing.media_in_s) + lag
+    off_out = correction.offset_at_ms(timing.media_out_s) + lag
     base = {"offset_in_ms": off_in, "offset_out_ms": off_out, "drift_ms_per_min": drift, "timeline_lag_ms": lag}
     if tolerance.accepts(off_in, fps) and tolerance.accepts(off_out, fps):
         return Decision("none", f"in sync within the {tolerance.name} tolerance", **base)
@@ -226,18 +268,20 @@ def plan_slip(clip: ClipRef, audio: AudioRef, frames: int, timeline_start: int) 
         The item's source range is not whole frames (Resolve only accepts integer frames).
     """
     timing = clip.audio_timing(audio)
-    shift = Fraction(frames) * clip.clip_rate / clip.timeline_rate
+    rate = audio.clip_rate or clip.clip_rate
+    media_frames = audio.media_frames if audio.sound.kind == "foreign" else clip.media_frames
+    shift = Fraction(frames) * rate / clip.timeline_rate
     if timing.source_in.denominator != 1:
         raise ValueError("the audio item's source in point is not a whole source frame")
     # Resolve floors a source span into timeline frames, so the fewest source frames that fill the record range.
     src_in, src_out = timing.source_in, timing.source_in + math.ceil(timing.source_out - timing.source_in)
     new_in, new_out = src_in + shift, src_out + shift
-    has_room = new_in >= 0 and (clip.media_frames is None or new_out <= clip.media_frames)
-    if shift.denominator == 1 and has_room and clip.media_frames is not None:
+    has_room = new_in >= 0 and (media_frames is None or new_out <= media_frames)
+    if shift.denominator == 1 and has_room and media_frames is not None:
         return SlipEdit(audio.record_start, audio.record_end, int(new_in), int(new_out), "slip")
     record_start, record_end = audio.record_start - frames, audio.record_end - frames
     if record_start < timeline_start:
         # At mixed rates the trim is rounded up to whole source frames (under one source frame more).
-        src_in += math.ceil(Fraction(timeline_start - record_start) * clip.clip_rate / clip.timeline_rate)
+        src_in += math.ceil(Fraction(timeline_start - record_start) * rate / clip.timeline_rate)
         record_start = timeline_start
     return SlipEdit(record_start, record_end, int(src_in), int(src_out), "move")

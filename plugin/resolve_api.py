@@ -23,16 +23,24 @@ METHODS = {
     "Project": ("GetName", "GetUniqueId", "GetMediaPool", "GetCurrentTimeline", "SetCurrentTimeline",
                 "GetTimelineCount", "GetTimelineByIndex", "GetSetting"),
     "MediaPool": ("GetRootFolder", "GetCurrentFolder", "SetCurrentFolder", "AddSubFolder", "ImportMedia",
-                  "AppendToTimeline", "GetSelectedClips"),
-    "Folder": ("GetName", "GetSubFolderList", "GetUniqueId"),
-    "MediaPoolItem": ("GetName", "GetUniqueId", "GetMediaId", "GetClipProperty"),
+                  "AppendToTimeline", "GetSelectedClips", "SetSelectedClip"),
+    "Folder": ("GetName", "GetSubFolderList", "GetClipList", "GetUniqueId"),
+    "MediaPoolItem": ("GetName", "GetUniqueId", "GetMediaId", "GetClipProperty", "GetAudioMapping"),
     "Timeline": ("GetName", "GetUniqueId", "GetStartFrame", "GetStartTimecode", "GetSetting", "GetTrackCount",
-                 "AddTrack", "GetItemListInTrack", "GetIsTrackLocked", "SetTrackName", "DeleteTrack", "DeleteClips",
-                 "SetClipsLinked", "AddMarker", "GetMarkers", "DeleteMarkerAtFrame", "DuplicateTimeline",
-                 "GetCurrentVideoItem", "GetMediaPoolItem"),
-    "TimelineItem": ("GetName", "GetUniqueId", "GetStart", "GetEnd", "GetLeftOffset", "GetMediaPoolItem",
-                     "GetLinkedItems", "SetClipEnabled", "GetClipEnabled", "SetClipColor", "GetClipColor",
-                     "ClearClipColor", "GetProperty", "SetProperty"),
+                 "AddTrack", "GetItemListInTrack", "GetIsTrackLocked", "SetTrackName", "GetTrackSubType",
+                 "DeleteTrack", "DeleteClips", "SetClipsLinked", "AddMarker", "GetMarkers", "DeleteMarkerAtFrame",
+                 "DuplicateTimeline", "GetSelectedClips", "GetMarkInOut"),
+    "TimelineItem": ("GetName", "SetName", "GetUniqueId", "GetStart", "GetEnd", "GetLeftOffset", "GetRightOffset",
+                     "GetTrackTypeAndIndex",
+                     "GetSourceStartTime", "GetSourceEndTime", "GetMediaPoolItem", "GetLinkedItems",
+                     "GetSourceAudioChannelMapping", "SetClipEnabled", "GetClipEnabled", "SetClipColor",
+                     "GetClipColor", "ClearClipColor", "GetProperty", "SetProperty", "AddFlag", "GetFlagList",
+                     "AddMarker", "GetMarkers"),
+}
+
+# Methods newer than the pinned fusionscript-stubs (21.0.0), with the Scripting API Changelog entry that adds them.
+NEWER_THAN_STUBS = {
+    "Timeline": {"GetSelectedClips": "21.0.4"},
 }
 
 ALL_METHODS = frozenset(name for names in METHODS.values() for name in names)
@@ -91,6 +99,13 @@ class Capabilities:
         return self.version >= SPEED_VERSION
 
     @property
+    def audio_properties(self) -> bool:
+        """Clip gain, fades and other native audio properties are readable and settable through
+        ``TimelineItem.Get/SetProperty``: Changelog 21.1 ("native audio properties", "Get/Set Fades"); before
+        it ``SetProperty('Volume')`` returns False (resolve-api.md §5 "Fairlight")."""
+        return self.version >= SPEED_VERSION
+
+    @property
     def version_text(self) -> str:
         return version_text(self.version)
 
@@ -103,7 +118,8 @@ class Capabilities:
 
     def to_dict(self) -> Dict[str, Any]:
         return {"version": version_text(self.version), "product": self.product, "studio": self.studio,
-                "speed_property": self.speed_property, "notes": list(self.notes)}
+                "speed_property": self.speed_property, "audio_properties": self.audio_properties,
+                "notes": list(self.notes)}
 
 
 def check_support(resolve: Any, external: bool = False) -> Capabilities:

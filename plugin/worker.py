@@ -6,8 +6,8 @@ external scripting (``--external``, Studio only). It runs :func:`plugin.timeline
 summary JSON through :mod:`core.fileio`. SIGINT, SIGTERM and SIGHUP stop it as they stop the command line
 (:mod:`core.stopping`): between timeline edits, never inside one.
 
-    python -m plugin.worker [--revert] [--scope timeline|selection] [--strategy auto|slip|conform|speed]
-                            [--measure-only] [--summary PATH] [--external] [--window]
+    python -m plugin.worker [--revert] [--scope timeline|selection|in-out] [--strategy auto|slip|conform|speed]
+                            [--measure-only] [--summary PATH] [--render-folder DIR] [--external] [--window]
 """
 
 from __future__ import annotations
@@ -39,10 +39,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m plugin.worker", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--revert", action="store_true", help="undo LipAlign's changes on the current timeline")
-    parser.add_argument("--scope", choices=("timeline", "selection"), default="timeline")
+    parser.add_argument("--scope", choices=("timeline", "selection", "in-out"), default="timeline")
     parser.add_argument("--strategy", choices=("auto", "slip", "conform", "speed"), default="auto")
     parser.add_argument("--measure-only", action="store_true", help="measure and decide; change nothing")
     parser.add_argument("--summary", type=Path, help="write the summary JSON here")
+    parser.add_argument("--render-folder", type=Path,
+                        help="write corrected audio here (default: a LipAlign folder in the project's cache folder)")
     parser.add_argument("--external", action="store_true",
                         help="drive Resolve Studio through DaVinciResolveScript instead of the menu script's bridge")
     parser.add_argument("--window", action="store_true",
@@ -76,7 +78,7 @@ def run(resolve: Any, args: argparse.Namespace, emit: Any) -> dict[str, Any]:
             window.progress(fraction, stage)
 
     summary = timeline.align_timeline(resolve, scope=args.scope, strategy=args.strategy,
-                                      apply=not args.measure_only, progress=progress)
+                                      apply=not args.measure_only, progress=progress, render_to=args.render_folder)
     if window is not None:
         window.show_summary(summary)
     return summary

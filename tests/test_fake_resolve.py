@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 
 import pytest
-
-from plugin.testing.fake_resolve import FakeResolve, place_clip
+from kit.fake_resolve import FakeResolve, place_clip
 
 CLIP = "real/lipnet__bbaf2n.mpg"  # 3 s, 25 fps, 44.1 kHz stereo, 75 frames
 CLIP_50 = "generated/sadtalkervls__face_dain_50fps.mp4"  # 50 fps, 269 frames, 16 kHz mono
@@ -60,7 +60,8 @@ def test_one_fractional_frame_rejects_the_whole_batch(corpus):
 def test_overlaps_are_silently_dropped_and_the_earlier_item_wins(corpus):
     _, pool, timeline, mpi = setup(corpus)
     placed = pool.AppendToTimeline([audio(mpi, 0, 20, 90000), audio(mpi, 0, 20, 90010), audio(mpi, 0, 5, 90020)])
-    assert [i.GetStart() for i in placed] == [90000, 90020]
+    # The dropped placement comes back as a "thin" item: no id, every getter None.
+    assert [i.GetStart() for i in placed] == [90000, None, 90020] and placed[1].GetUniqueId() is None
     assert [i.GetStart() for i in timeline.GetItemListInTrack("audio", 1)] == [90000, 90020]
 
 
@@ -218,3 +219,96 @@ def test_snapshots_are_deterministic(corpus):
 def test_save_refuses_an_untitled_project():
     assert FakeResolve(project_name="Untitled Project").GetProjectManager().SaveProject() is False
     assert FakeResolve().GetProjectManager().SaveProject() is True
+
+
+def test_audio_only_appends_check_video_track_indices_until_20_2_2(corpus):
+    for version, placed in (("20.2.1", False), ("20.2.2", True), ("19.0.2", True)):
+        _, pool, timeline, mpi = setup(corpus, version)
+        timeline.AddTrack("audio", "stereo")  # A2 exists, V2 does not
+        assert bool(pool.AppendToTimeline([audio(mpi, 0, 10, 90000, track=2)])) is placed, version
+
+
+def test_appends_fail_with_nothing_selected_in_the_media_pool_on_20_3_0_and_20_3_1(corpus):
+    for version, placed in (("20.3.1", False), ("20.3.2", True)):
+        _, pool, _, mpi = setup(corpus, version)
+        assert bool(pool.AppendToTimeline([audio(mpi, 0, 10, 90000)])) is placed, version
+    _, pool, _, mpi = setup(corpus, "20.3.1")
+    assert pool.SetSelectedClip(mpi) and pool.AppendToTimeline([audio(mpi, 0, 10, 90000)])
+
+
+def test_injected_refusals_place_nothing(corpus):
+    resolve, pool, timeline, mpi = setup(corpus)
+    resolve.refuse_appends = 1
+    assert [i.GetUniqueId() for i in pool.AppendToTimeline([audio(mpi, 0, 10, 90000)])] == [None]
+    assert timeline.GetItemListInTrack("audio", 1) == [] and pool.AppendToTimeline([audio(mpi, 0, 10, 90000)])
+
+
+def test_a_clip_with_two_audio_tracks_lands_on_two_audio_tracks_with_their_own_mapping(corpus):
+    resolve, _, timeline, mpi = setup(corpus, "19.0.2")
+    timeline.AddTrack("audio", "mono")
+    mpi.set_audio_tracks([("mono", [1]), ("mono", [2])])
+    video, first, second = place_clip(resolve, str(corpus / CLIP), 0, mpi=mpi)
+    assert [first.GetTrackTypeAndIndex(), second.GetTrackTypeAndIndex()] == [["audio", 1], ["audio", 2]]
+    assert json.loads(second.GetSourceAudioChannelMapping())["track_mapping"] == {
+        "1": {"channel_idx": [2], "mute": False, "type": "mono"}}
+    assert json.loads(mpi.GetAudioMapping())["embedded_audio_channels"] == 2
+    assert {i.GetUniqueId() for i in video.GetLinkedItems()} == {first.GetUniqueId(), second.GetUniqueId()}
+
+
+def test_synced_audio_links_a_recorder_file_with_an_offset(corpus, tmp_path):
+    _, pool, _, mpi = setup(corpus, "19.1")
+    wav = pool.ImportMedia([str(corpus / CLIP_50)])[0]  # any file with sound stands in for the recorder
+    mpi.link_audio(wav, -100)
+    mapping = json.loads(mpi.GetAudioMapping())
+    assert mapping["linked_audio"] == {"1": {"channels": 1, "path": str(corpus / CLIP_50), "offset": -100}}
+    assert mapping["track_mapping"]["1"]["channel_idx"] == [3]  # after the two embedded channels
+    assert mpi.GetClipProperty("Synced Audio") == CLIP_50.split("/")[-1]
+
+
+def test_media_start_timecode_makes_source_times_absolute(corpus):
+    resolve, _, _, mpi = setup(corpus)
+    mpi.set_start_timecode("10:00:00:00")
+    video, _ = place_clip(resolve, str(corpus / CLIP), 0, mpi=mpi)
+    assert mpi.GetClipProperty("Start TC") == "10:00:00:00"
+    assert (video.GetSourceStartTime(), video.GetLeftOffset()) == (36000.0, 0)
+
+
+def test_clip_gain_and_fades_are_readable_only_from_21_1(corpus):
+    for version, readable in (("21.0.4", False), ("21.1", True)):
+        resolve, _, _, _ = setup(corpus, version)
+        _, sound = place_clip(resolve, str(corpus / CLIP), 0)
+        sound.set_audio(Volume=-6.0, FadeIn=12)
+        assert (sound.GetProperty("Volume") == -6.0) is readable and sound.SetProperty("FadeOut", 5) is readable
+        assert sound.snapshot(True)["audio"]["Volume"] == -6.0  # there either way, as on the Edit page
+
+
+def test_retimed_items_span_more_source_than_record(corpus):
+    _, pool, _, _ = setup(corpus, "19.0.2")
+    mpi = pool.ImportMedia([str(corpus / CLIP_50)])[0]
+    [video] = pool.AppendToTimeline([{**audio(mpi, 0, 100, 90000), "mediaType": 1}])  # 2 s of a 5.4 s clip
+    video.retime(200.0)
+    span = video.GetSourceEndTime() - video.GetSourceStartTime()
+    assert span == pytest.approx(2 * video.GetDuration() / 25.0, abs=0.02) and video.GetProperty("Speed") is None
+
+
+def test_nested_timelines_and_compound_clips_have_their_own_media_type(corpus):
+    resolve, pool, timeline, _ = setup(corpus, "19.1")
+    items = place_clip(resolve, str(corpus / CLIP), 0)
+    compound = timeline.CreateCompoundClip(items, {"name": "Interview"})
+    assert compound.GetMediaPoolItem().GetClipProperty("Type") == "Compound"
+    assert len(timeline.GetItemListInTrack("video", 1)) == 1
+    outer = pool.CreateEmptyTimeline("Outer")
+    [nested, _] = pool.AppendToTimeline([timeline.GetMediaPoolItem()])
+    assert nested.GetMediaPoolItem().GetClipProperty("Type") == "Timeline" and outer.GetItemListInTrack("video", 1)
+
+
+def test_timeline_selection_arrives_in_21_0_4_and_in_out_marks_in_19_1(corpus):
+    resolve, _, timeline, _ = setup(corpus, "21.0.4")
+    video, _ = place_clip(resolve, str(corpus / CLIP), 0)
+    assert timeline.GetSelectedClips() == []
+    timeline.select([video])
+    assert timeline.GetSelectedClips() == [video]
+    assert timeline.GetMarkInOut() == {} and timeline.SetMarkInOut(10, 40)
+    assert timeline.GetMarkInOut() == {"video": {"in": 10, "out": 40}, "audio": {"in": 10, "out": 40}}
+    resolve, _, timeline, _ = setup(corpus, "21.0.3")
+    assert "GetSelectedClips" not in dir(timeline) and "GetMarkInOut" in dir(timeline)

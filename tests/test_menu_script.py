@@ -12,6 +12,7 @@ import ast
 import json
 import os
 import py_compile
+import runpy
 import secrets
 import shutil
 import subprocess
@@ -19,23 +20,25 @@ import sys
 from pathlib import Path
 
 import pytest
+from kit.fake_resolve import FakeResolve, place_clip
 from remux import first_seconds
 
 from core.correct import write_corrected_media
 from plugin.bridge import BridgeServer
 from plugin.resolve_api import ALL_METHODS
-from plugin.testing.fake_resolve import FakeResolve, place_clip
 
 REPO = Path(__file__).resolve().parent.parent
 MENU = REPO / "plugin" / "menu" / "Auto-align lips.py"
 # Files that run inside the Python Resolve offers (3.6+): the script and what it imports from LipAlign.
 OLD_PYTHON_FILES = [MENU, REPO / "plugin" / "bridge.py", REPO / "plugin" / "resolve_api.py",
                     REPO / "plugin" / "__init__.py", REPO / "core" / "__init__.py", REPO / "core" / "version.py"]
+# The child processes that play Resolve import the fake from the test kit (tests/kit) and LipAlign from the repo.
+CHILD_PATH = os.pathsep.join([str(REPO), str(REPO / "tests")])
 PYTHON36 = shutil.which("python3.6") and Path(os.path.expanduser("~/.pyenv/versions/3.6.15/bin/python3.6"))
 
 CHILD = r"""
 import json, os, runpy, sys
-from plugin.testing.fake_resolve import FakeResolve, place_clip
+from kit.fake_resolve import FakeResolve, place_clip
 
 menu, out, clips, runs = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), json.loads(sys.argv[4])
 resolve = FakeResolve(os.environ.get("FAKE_RESOLVE_VERSION", "19.0.2"))
@@ -53,10 +56,10 @@ with open(out, "w") as handle:
 
 
 def run_child(tmp_path: Path, clips: list, runs: list[str],
-              version: str = "19.0.2") -> tuple[dict, subprocess.CompletedProcess]:
+              version: str = "21.1") -> tuple[dict, subprocess.CompletedProcess]:
     out = tmp_path / "result.json"
     env = dict(os.environ, LIPALIGN_HOME=str(REPO), LIPALIGN_PYTHON=str(REPO / ".venv" / "bin" / "python"),
-               LIPALIGN_LOG_DIR=str(tmp_path / "logs"), PYTHONPATH=str(REPO), FAKE_RESOLVE_VERSION=version)
+               LIPALIGN_LOG_DIR=str(tmp_path / "logs"), PYTHONPATH=CHILD_PATH, FAKE_RESOLVE_VERSION=version)
     proc = subprocess.run([sys.executable, "-c", CHILD, str(MENU), str(out), json.dumps(clips), json.dumps(runs)],
                           env=env, capture_output=True, text=True, timeout=900, cwd=str(tmp_path))
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -93,7 +96,11 @@ def test_menu_script_drives_a_whole_run_against_the_fake_and_reverts_it(tmp_path
     changed = [c for c in summary["clips"] if c["action"] not in ("none", "skipped")]
     assert shifted in changed
     records = [json.loads(m["customData"]) for m in duplicate["markers"].values()]
-    assert len(records) == len(changed)
+    edits = [r["clip"] for r in records if r.get("action") in ("slip", "conform", "speed")]
+    assert edits == [c["clip"] for c in changed]
+    # Every other clip carries its outcome, and one legend explains the colours.
+    assert sum(r.get("schema") == "lipalign.legend/1" for r in records) == 1
+    assert len(records) == len(summary["clips"]) + 1
     assert (duplicate["tracks"] != original["tracks"]) == bool(changed)
     for clip in changed:
         assert any(clip["video_item_id"] in json.dumps(r) for r in records)
@@ -113,9 +120,9 @@ def test_menu_script_shows_why_an_old_resolve_is_refused_and_changes_nothing(tmp
 
 
 def test_menu_script_reports_a_missing_installation(tmp_path):
-    env = dict(os.environ, LIPALIGN_LOG_DIR=str(tmp_path), PYTHONPATH=str(REPO))
+    env = dict(os.environ, LIPALIGN_LOG_DIR=str(tmp_path), PYTHONPATH=CHILD_PATH)
     env.pop("LIPALIGN_HOME", None)
-    code = ("import runpy, sys; from plugin.testing.fake_resolve import FakeResolve; "
+    code = ("import runpy, sys; from kit.fake_resolve import FakeResolve; "
             f"runpy.run_path({str(tmp_path / 'menu.py')!r}, init_globals={{'resolve': FakeResolve()}}, "
             "run_name='__main__')")
     shutil.copy(MENU, tmp_path / "menu.py")  # a folder with no LipAlign.config.json beside the script
@@ -184,7 +191,7 @@ def test_menu_script_runs_a_whole_alignment_in_python_3_6(tmp_path, corpus):
     Its ``resolve`` is the fake in this process, lent over a second bridge (the fake needs a modern Python);
     the script serves it to the worker in .venv exactly as it would serve the live object.
     """
-    resolve = FakeResolve("19.0.2")
+    resolve = FakeResolve("21.1")  # slips in place (older versions render corrected audio instead)
     resolve.GetProjectManager().GetCurrentProject().GetMediaPool().CreateEmptyTimeline("Interview")
     place_clip(resolve, str(corpus / "real" / "lipnet__lbax4n.mpg"), 10, audio_shift=3)
     before = resolve.snapshot(ids=False)
@@ -205,7 +212,18 @@ def test_menu_script_runs_a_whole_alignment_in_python_3_6(tmp_path, corpus):
     console_text = (tmp_path / "console.txt").read_text()
     assert summary is not None, console_text[-3000:]
     (clip,) = summary["clips"]
-    assert summary["timeline"]["duplicate"] and "LipAlign: 100% done" in console_text
+    # A duplicate exactly when something changed.
+    assert summary["timeline"]["duplicate"] == (clip["action"] != "none") and "LipAlign: 100% done" in console_text
     after = resolve.snapshot(ids=False)
     assert after["timelines"][0] == before["timelines"][0] and after["current_timeline"] == summary["timeline"]["name"]
     assert clip["action"] in ("slip", "none") and clip["measurement"] is not None, clip
+
+
+def test_the_config_names_the_render_folder(tmp_path, monkeypatch):
+    shutil.copy(MENU, tmp_path / "menu.py")
+    config = {"repo": str(REPO), "python": sys.executable, "render_folder": str(tmp_path / "renders")}
+    (tmp_path / "LipAlign.config.json").write_text(json.dumps(config))
+    for name in ("LIPALIGN_HOME", "LIPALIGN_PYTHON", "LIPALIGN_WORKER_ARGS"):
+        monkeypatch.delenv(name, raising=False)
+    names = runpy.run_path(str(tmp_path / "menu.py"), run_name="lipalign_menu")
+    assert names["load_config"]()["worker_args"] == ["--render-folder", str(tmp_path / "renders")]

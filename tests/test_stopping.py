@@ -13,11 +13,11 @@ import time
 from pathlib import Path
 
 import pytest
+from kit.fake_resolve import FakeResolve, place_clip
 
 from core.fileio import temp_files_of
 from core.stopping import Stopped, stop_signals_handled, stops_held
 from plugin.bridge import TOKEN_ENV, BridgeServer
-from plugin.testing.fake_resolve import FakeResolve, place_clip
 
 REPO = Path(__file__).resolve().parent.parent
 LONG_CLIP = "dfrf__cnn2_25fps.mp4"  # 71 s: its write takes a while, and it is face-tracked in several processes

@@ -10,7 +10,7 @@ import pytest
 from core.model import SyncResult
 from core.tolerance import PRESETS, parse_tolerance
 from plugin.audit import AuditRecord, ItemState, audit_records
-from plugin.plan import AudioRef, ClipRef, decide, offset_at_ms, plan_slip
+from plugin.plan import AudioRef, ClipRef, decide, plan_slip
 
 BROADCAST = PRESETS["broadcast"]
 
@@ -78,14 +78,11 @@ def test_speed_falls_back_to_conform_without_the_property():
 
 def test_offset_is_taken_where_the_clip_uses_the_media():
     s = sync(100.0, 60.0, "drift")  # +1 ms per second of media
-    assert offset_at_ms(s, 30) == pytest.approx(130.0)
     # A clip using media seconds 30-40 (frames 750-1000 at 25 fps) sees 130..140 ms.
     d = decide(clip_at(source_in=750, media_frames=2000), s, strategy="slip", tolerance=BROADCAST,
                speed_available=False)
     assert d.offset_in_ms == pytest.approx(130.0) and d.offset_out_ms == pytest.approx(140.0)
     assert d.slip_frames == 3  # round(135 / 40)
-    # Drift is ignored unless the estimator called the clip drifting (as core.report.fix_from_sync does).
-    assert offset_at_ms(sync(100.0, 60.0, "offset"), 30) == 100.0
 
 
 def test_where_the_audio_sits_on_the_timeline_counts_as_much_as_the_media():
@@ -162,3 +159,31 @@ def test_audit_record_round_trips_through_marker_custom_data():
     assert [(f, r.clip) for f, r in audit_records(markers)] == [(96.0, "clip.mp4")]
     with pytest.raises(ValueError):
         AuditRecord.from_json('{"schema": "lipalign.audit/1", "before": []}')
+
+
+def test_long_files_are_analysed_around_the_ranges_a_timeline_uses():
+    from plugin.measure import spans_to_analyse
+
+    assert spans_to_analyse([(30.0, 32.0)], 71.0) == [(20.0, 42.0)]
+    assert spans_to_analyse([(30.0, 32.0), (38.0, 40.0), (200.0, 201.0)], 600.0) == [(20.0, 50.0), (190.0, 211.0)]
+    assert spans_to_analyse([(30.0, 32.0)], 40.0) is None  # short: the whole file
+    assert spans_to_analyse([(5.0, 30.0), (40.0, 60.0)], 71.0) is None  # most of it: the whole file
+
+
+def test_a_cut_across_a_splice_is_left_alone_with_the_reason():
+    splices = [{"time_s": 5.0, "offset_before_ms": 0.0, "offset_after_ms": 200.0}]
+    s = SyncResult("offset", 100.0, 2.5, 0.0, 0.9, splices=splices)
+    d = decide(clip_at(), s, strategy="auto", tolerance=BROADCAST, speed_available=False)  # media 0-10 s
+    assert d.action == "none" and "runs across a splice at 5.00 s" in d.reason
+    d = decide(clip_at(source_in=150, frames=100, media_frames=400), s, strategy="auto", tolerance=BROADCAST,
+               speed_available=False)  # media 6-10 s: after the splice
+    assert (d.action, d.slip_frames) == ("slip", 5)
+
+
+def test_sound_off_its_picture_is_flagged_when_the_media_is_inconclusive():
+    clip = clip_at(record_start=90_000)
+    late = replace(clip, audio=(replace(clip.audio[0], record_start=90_003, record_end=90_253),))
+    d = decide(late, SyncResult.inconclusive("no face"), strategy="auto", tolerance=BROADCAST, speed_available=False)
+    assert d.check and "3 frame(s) after its picture" in d.reason
+    assert not decide(clip, SyncResult.inconclusive("no face"), strategy="auto", tolerance=BROADCAST,
+                      speed_available=False).check

@@ -16,43 +16,36 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from kit.fake_resolve import FakeResolve, place_clip
+from kit.project import (
+    ReferenceMeasure,
+    audio_items,
+    content,
+    items_by_track,
+    new_project,
+    original_of,
+    pool_of,
+    timeline_of,
+    timelines,
+    uncoloured,
+)
 from media_factory import load_source, write_clip
 from remux import first_seconds
 
 from core.analyze import analyze_file
 from core.compare import compare_files
 from core.correct import write_corrected_audio_file, write_corrected_media
-from core.model import Report, SyncResult
 from core.probe import probe
-from core.report import fix_from_sync
 from core.version import VERSION
 from plugin.audit import audit_records
 from plugin.resolve_api import ResolveUnsupported
-from plugin.testing.fake_resolve import FakeResolve, place_clip
 from plugin.timeline import align_timeline, revert_timeline
 
 BASE = "real/videoretalking__3.mp4"  # 25 fps, 5 s, close-up, in sync to about a frame (corpus-observations.md)
 FRAME_MS = 40.0
-_REPORTS: dict[str, Report] = {}
-ORIGINALS: dict[str, Path] = {}
-DRIFTING: set[str] = set()
-
-
-def measure(path: str) -> Report:
-    """The offset of a shifted copy against its corpus original (audio to audio); the full lip analysis for
-    any other file. Cached across the tests of this module."""
-    if path not in _REPORTS:
-        if path in ORIGINALS:
-            found = compare_files(ORIGINALS[path], path)
-            if path in DRIFTING:
-                sync = SyncResult("drift", found.offset_at_start_ms, found.offset_at_start_ms / FRAME_MS,
-                                  found.drift_ms_per_min, 1.0)
-            else:
-                sync = SyncResult("offset", found.audio_offset_ms, found.audio_offset_ms / FRAME_MS, 0.0, 1.0)
-            _REPORTS[path] = Report(path, probe(path), sync, [], fix_from_sync(sync, 25.0))
-        else:
-            _REPORTS[path] = analyze_file(path).report
-    return _REPORTS[path]
+measure = ReferenceMeasure()
+ORIGINALS = measure.originals
+DRIFTING = measure.drifting
 
 
 @pytest.fixture(scope="module")
@@ -80,38 +73,6 @@ def drifting(corpus, tmp_path_factory) -> dict[str, Path]:
         ORIGINALS[str(made[name])] = corpus / BASE
         DRIFTING.add(str(made[name]))
     return made
-
-
-def new_project(version: str = "19.0.2", rate: str = "25") -> FakeResolve:
-    resolve = FakeResolve(version, frame_rate=rate)
-    project = resolve.GetProjectManager().GetCurrentProject()
-    if "DF" in rate:
-        project.SetSetting("timelineFrameRate", rate)
-    project.GetMediaPool().CreateEmptyTimeline("Edit")
-    return resolve
-
-
-def timeline_of(resolve: FakeResolve):
-    return resolve.GetProjectManager().GetCurrentProject().GetCurrentTimeline()
-
-
-def pool_of(resolve: FakeResolve):
-    return resolve.GetProjectManager().GetCurrentProject().GetMediaPool()
-
-
-def original_of(resolve: FakeResolve):
-    return resolve.GetProjectManager().GetCurrentProject().GetTimelineByIndex(1)
-
-
-def content(timeline) -> dict:
-    """Everything on a timeline except its name and ids: what revert must restore exactly."""
-    snap = timeline.snapshot(ids=False)
-    snap.pop("name")
-    return snap
-
-
-def audio_items(timeline, track: int = 1) -> list:
-    return timeline.GetItemListInTrack("audio", track) or []
 
 
 def test_slip_moves_audio_by_the_measured_whole_frames_and_revert_restores_it(media):
@@ -170,6 +131,7 @@ def test_slip_moves_audio_by_the_measured_whole_frames_and_revert_restores_it(me
 
 def test_conform_renders_corrected_audio_within_tolerance_and_reverts(media, tmp_path):
     resolve = new_project()
+    resolve.GetProjectManager().GetCurrentProject().SetSetting("perfCacheClipsLocation", str(tmp_path / "cache"))
     place_clip(resolve, str(media["late70"]), 0)
     tl = timeline_of(resolve)
     before = content(tl)
@@ -185,14 +147,14 @@ def test_conform_renders_corrected_audio_within_tolerance_and_reverts(media, tmp
     assert not original_audio.GetClipEnabled() and original_audio.GetStart() == corrected.GetStart()
     assert corrected.GetDuration() == original_audio.GetDuration()
     (_frame, record), = audit_records(dup.GetMarkers())
-    wav = Path(record.rendered_file)
-    assert wav.parent == media["late70"].parent / "LipAlign" and wav.suffix == ".wav"
+    (wav,) = map(Path, record.rendered_files)
+    assert wav.parent == tmp_path / "cache" / "LipAlign" and wav.suffix == ".wav"  # never beside the media
     assert corrected.GetClipColor() == "Orange"
     assert corrected.GetMediaPoolItem().GetClipProperty("File Path") == str(wav)
     (lipalign_bin,) = [f for f in pool_of(resolve).GetRootFolder().GetSubFolderList() if f.GetName() == "LipAlign"]
     assert [c.GetClipProperty("File Path") for c in lipalign_bin.GetClipList()] == [str(wav)]
     assert record.before[0].item_id == original_audio.GetUniqueId() and record.disabled == [record.before[0].item_id]
-    assert (record.resolve_version, record.lipalign_version) == ("19.0.2", VERSION)
+    assert (record.resolve_version, record.lipalign_version) == ("21.1", VERSION)
     # Re-measure the rendered sound against the in-sync original: the 70 ms (1.75 frames) is gone to the sample.
     residual = compare_files(media["base"], wav)
     assert abs(residual.audio_offset_ms) < 0.5, residual
@@ -201,6 +163,7 @@ def test_conform_renders_corrected_audio_within_tolerance_and_reverts(media, tmp
     again = align_timeline(resolve, apply=False, analyze=measure)
     assert again["clips"][0]["planned"] == "none" and "disabled" in again["clips"][0]["reason"]
     assert [s["reason"] for s in again["skipped"]] == ["audio-only clip: no picture to measure the lips against"]
+    assert again["timeline"]["duplicate"] is False and len(timelines(resolve)) == 2
 
     result = revert_timeline(resolve)
     assert result["reverted"][0]["action"] == "conform" and not result["failed"]
@@ -210,12 +173,6 @@ def test_conform_renders_corrected_audio_within_tolerance_and_reverts(media, tmp
 def still_image(path: Path) -> Path:
     cv2.imwrite(str(path), np.full((240, 320, 3), 128, np.uint8))
     return path
-
-
-def items_by_track(snapshot: dict, leave_out: str = "") -> dict:
-    """Every item of a content snapshot by (track type, index), less the items of the clip named ``leave_out``."""
-    return {(kind, n): [i for i in track["items"] if i["name"] != leave_out]
-            for kind, tracks in snapshot["tracks"].items() for n, track in enumerate(tracks, 1)}
 
 
 def test_hostile_clips_are_skipped_with_reasons_and_nothing_else_changes(corpus, media, tmp_path):
@@ -260,8 +217,15 @@ def test_hostile_clips_are_skipped_with_reasons_and_nothing_else_changes(corpus,
     # Every hostile item (and everything else) is as it was; only the good clip's items and its marker are new.
     dup = timeline_of(resolve)
     after = content(dup)
-    assert items_by_track(after, leave_out="good.mp4") == items_by_track(before, leave_out="good.mp4")
-    assert [r.clip for _, r in audit_records(dup.GetMarkers())] == ["good.mp4"]
+    assert uncoloured(items_by_track(after, leave_out="good.mp4")) == uncoloured(items_by_track(before,
+                                                                                               leave_out="good.mp4"))
+    records = {r.clip: r for _, r in audit_records(dup.GetMarkers())}
+    assert [c for c, r in records.items() if r.outcome == "changed"] == ["good.mp4"]
+    # Every outcome has its marker and colour: skipped, inconclusive (no face) and the refused ones.
+    assert records["still.png"].outcome == records["offline.mp4"].outcome == records["speech.wav"].outcome == "skipped"
+    assert records["no_face.mp4"].outcome == "inconclusive"
+    assert {i.GetClipColor() for i in dup.GetItemListInTrack("video", 1) if i.GetName() == "still.png"} == {"Tan"}
+    assert revert_timeline(resolve)["failed"] == [] and content(dup) == before
     assert content(original_of(resolve)) == before
 
 
@@ -286,9 +250,10 @@ def test_drop_frame_timeline_with_30_fps_media(corpus, tmp_path):
     dup = timeline_of(resolve)
     assert clip["action"] == "slip", clip
     assert neighbour["action"] == "none" and "in sync" in neighbour["reason"], neighbour
-    assert items_by_track(content(dup), leave_out=late.name) == items_by_track(before, leave_out=late.name)
-    # The marker sits on the slipped clip: timeline-relative, 50 frames in (record frames are absolute).
-    assert list(dup.GetMarkers()) == [50.0]
+    assert uncoloured(items_by_track(content(dup), leave_out=late.name)) == uncoloured(
+        items_by_track(before, leave_out=late.name))
+    # The slipped clip's marker sits on it: timeline-relative, 50 frames in (record frames are absolute).
+    assert audit_records({f: m for f, m in dup.GetMarkers().items() if f == 50.0})[0][1].action == "slip"
     # 30 fps media on a 29.97 timeline: a shift of whole timeline frames is not whole source frames, so moved.
     moved = before_start - audio_items(dup)[0].GetStart()
     assert abs(moved - 200.0 / (1001 / 30)) <= 1.0 and moved == clip["measurement"]["slip_frames"]
@@ -339,17 +304,19 @@ def test_the_minimum_version_18_5_slips_conforms_and_reverts(media):
     before_start = [a.GetStart() for a in audio_items(tl)]
     before_duration = [a.GetDuration() for a in audio_items(tl)]
 
-    # 120 ms is 3 frames exactly (slip); 70 ms leaves 10 ms after a 2-frame slip, outside 5 ms (conform).
+    # 120 ms is 3 frames exactly, but a slip (delete and re-append) would drop clip gain and fades, which 18.5
+    # cannot read: rendered, as the 70 ms are (10 ms would be left after a 2-frame slip, outside 5 ms).
     summary = align_timeline(resolve, tolerance="custom:5:5", analyze=measure)
 
     dup = timeline_of(resolve)
     late120, late70 = summary["clips"]
-    assert (late120["action"], late70["action"]) == ("slip", "conform"), summary["clips"]
-    moved, kept = audio_items(dup)
-    assert before_start[0] - moved.GetStart() == 3 and moved.GetDuration() == before_duration[0]
-    assert kept.GetStart() == before_start[1] and not kept.GetClipEnabled()
-    (corrected,) = audio_items(dup, 2)
-    assert corrected.GetStart() == kept.GetStart() and corrected.GetDuration() == kept.GetDuration()
+    assert (late120["action"], late70["action"]) == ("conform", "conform"), summary["clips"]
+    assert "clip gain and fades (Resolve 18.5 cannot read them; 21.1 can)" in late120["reason"]
+    kept = audio_items(dup)
+    assert [k.GetStart() for k in kept] == before_start and not any(k.GetClipEnabled() for k in kept)
+    corrected = audio_items(dup, 2)
+    assert [(c.GetStart(), c.GetDuration()) for c in corrected] == list(zip(before_start, before_duration,
+                                                                            strict=True))
     assert any("lacks GetLinkedItems" in n for n in summary["resolve"]["notes"])
     assert content(original_of(resolve)) == before
 
@@ -357,8 +324,8 @@ def test_the_minimum_version_18_5_slips_conforms_and_reverts(media):
     assert not result["failed"] and content(dup) == before
 
 
-def test_selection_is_the_media_selected_in_the_media_pool(media):
-    resolve = new_project()
+def test_selection_before_21_0_4_is_the_media_selected_in_the_media_pool(media, tmp_path):
+    resolve = new_project("21.0.3")  # no Timeline.GetSelectedClips before 21.0.4
     place_clip(resolve, str(media["late120"]), 0)
     place_clip(resolve, str(media["early80"]), 300)
     tl = timeline_of(resolve)
@@ -366,46 +333,37 @@ def test_selection_is_the_media_selected_in_the_media_pool(media):
     pool_of(resolve).SetSelectedClip(early_audio.GetMediaPoolItem())
     before = content(tl)
 
-    summary = align_timeline(resolve, scope="selection", strategy="slip", analyze=measure)
+    summary = align_timeline(resolve, scope="selection", analyze=measure, render_to=tmp_path)
 
-    assert [(c["clip"], c["action"]) for c in summary["clips"]] == [("early80.mp4", "slip")]
+    assert [(c["clip"], c["action"]) for c in summary["clips"]] == [("early80.mp4", "conform")]
     assert "selected in the Media Pool" in summary["notes"][0]
     dup = timeline_of(resolve)
-    assert items_by_track(content(dup), leave_out="early80.mp4") == items_by_track(before, leave_out="early80.mp4")
-    assert audio_items(dup)[1].GetStart() - early_audio.GetStart() == 2  # 80 ms early: moved 2 frames later
+    kept = uncoloured(items_by_track(content(dup), leave_out="early80.mp4"))
+    assert {k: v for k, v in kept.items() if k != ("audio", 2)} == uncoloured(
+        items_by_track(before, leave_out="early80.mp4"))  # A2 holds the corrected audio
+    assert revert_timeline(resolve)["failed"] == [] and content(dup) == before
 
 
-def test_selection_before_19_0_2_is_the_clip_under_the_playhead(media):
-    resolve = new_project(version="18.6.6")  # no GetSelectedClips before 19.0.2
-    place_clip(resolve, str(media["late120"]), 0)
-    place_clip(resolve, str(media["early80"]), 300)
-    tl = timeline_of(resolve)
-    assert tl.SetCurrentTimecode("01:00:13:00")  # frame 325: inside the second clip
-    before = content(tl)
-
-    summary = align_timeline(resolve, scope="selection", strategy="slip", analyze=measure)
-
-    assert [(c["clip"], c["action"]) for c in summary["clips"]] == [("early80.mp4", "slip")]
-    assert "under the playhead" in summary["notes"][0]
-    dup = timeline_of(resolve)
-    assert items_by_track(content(dup), leave_out="early80.mp4") == items_by_track(before, leave_out="early80.mp4")
-
-
-def test_an_unreadable_selection_is_refused_before_anything_changes(media):
-    resolve = new_project()
-    place_clip(resolve, str(media["late120"]), 300)  # the playhead (at the timeline start) is on no clip
+@pytest.mark.parametrize(("version", "message"), [
+    ("21.1", r"nothing is selected on the timeline.*nothing was changed"),
+    ("19.1", r"nothing is selected in the Media Pool.*nothing was changed"),
+    ("18.6.6", r"cannot read a selection.*nothing was changed"),
+])
+def test_an_empty_or_unreadable_selection_is_refused_before_anything_changes(media, version, message):
+    resolve = new_project(version)
+    place_clip(resolve, str(media["late120"]), 0)  # the playhead sits on it: no longer taken for a selection
     before = resolve.snapshot()
-    with pytest.raises(ResolveUnsupported, match=r"select the clips in the Media Pool.*nothing was changed"):
+    with pytest.raises(ResolveUnsupported, match=message):
         align_timeline(resolve, scope="selection", analyze=measure)
     assert resolve.snapshot() == before  # no duplicate timeline was left behind
 
 
-def test_the_free_edition_runs_from_the_scripts_menu_with_a_note(media):
+def test_the_free_edition_runs_from_the_scripts_menu_with_a_note(media, tmp_path):
     resolve = FakeResolve("19.1", studio=False)
     pool_of(resolve).CreateEmptyTimeline("Edit")
     place_clip(resolve, str(media["late120"]), 0)
-    summary = align_timeline(resolve, strategy="slip", analyze=measure)
-    assert summary["resolve"]["studio"] is False and summary["clips"][0]["action"] == "slip"
+    summary = align_timeline(resolve, analyze=measure, render_to=tmp_path)
+    assert summary["resolve"]["studio"] is False and summary["clips"][0]["action"] == "conform"
     assert any("free edition" in n for n in summary["resolve"]["notes"])
 
 
@@ -460,9 +418,9 @@ def test_speed_on_21_1_corrects_drift_with_a_whole_frame_slip_and_reverts(drifti
     assert records["drift_late12.mp4"].after[0].item_id == records["drift_late12.mp4"].before[0].item_id
     assert records["drift_late118.mp4"].after[0].item_id != records["drift_late118.mp4"].before[0].item_id
     # A second run does not re-time what already plays at a new speed.
-    again = {c["clip"]: c for c in align_timeline(resolve, apply=False, tolerance="custom:15:15",
-                                                  analyze=measure)["clips"]}
-    assert all(again[n]["planned"] == "none" and "already plays at 101" in again[n]["reason"]
+    again = {s["name"]: s["reason"] for s in align_timeline(resolve, apply=False, tolerance="custom:15:15",
+                                                             analyze=measure)["skipped"]}
+    assert all("% speed: LipAlign handles clips at 100 % only" in again[n]
                for n in ("drift_late118.mp4", "drift_late12.mp4")), again
 
     result = revert_timeline(resolve)
@@ -487,8 +445,8 @@ def test_speed_before_21_1_is_rendered_with_the_reason_in_the_summary(drifting):
     # The rendered sound against the untouched corpus audio: 118 ms at the start growing to 168 ms at the end
     # before; now within a third of the 15 ms tolerance at both ends (what is left is the error of measuring a
     # drift on 5 s of audio).
-    residual = compare_files(ORIGINALS[str(drifting["late118"])], record.rendered_file)
-    duration_min = probe(record.rendered_file).duration_s / 60.0
+    residual = compare_files(ORIGINALS[str(drifting["late118"])], record.rendered_files[0])
+    duration_min = probe(record.rendered_files[0]).duration_s / 60.0
     ends = (residual.offset_at_start_ms, residual.offset_at_start_ms + residual.drift_ms_per_min * duration_min)
     assert max(abs(e) for e in ends) < 5.0 and abs(residual.audio_offset_ms) < 1.0, residual
     revert_timeline(resolve)

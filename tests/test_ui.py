@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from kit.fake_resolve import FakeResolve, place_clip
 from PySide6.QtCore import Qt
 
-from plugin.testing.fake_resolve import FakeResolve, place_clip
 from plugin.timeline import align_timeline
 from plugin.ui import Cancelled, ProgressWindow
 

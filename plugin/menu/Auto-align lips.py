@@ -10,7 +10,7 @@ Where LipAlign lives: $LIPALIGN_HOME (the LipAlign folder) or the "repo" key of 
 beside this script (written by installer/install_resolve.py); the worker's Python is $LIPALIGN_PYTHON,
 the config's "python", or the folder's .venv. Logs go to a per-user folder ($LIPALIGN_LOG_DIR to change).
 Extra worker options (e.g. "--revert" or "--strategy slip") come from the config's "worker_args" list
-or $LIPALIGN_WORKER_ARGS.
+or $LIPALIGN_WORKER_ARGS; the config's "render_folder" names where corrected audio is written.
 """
 
 import datetime
@@ -77,6 +77,8 @@ def load_config():
     worker_args = list(config.get("worker_args", []))
     if os.environ.get("LIPALIGN_WORKER_ARGS"):
         worker_args = shlex.split(os.environ["LIPALIGN_WORKER_ARGS"])
+    if config.get("render_folder"):  # corrected audio goes here instead of the project's cache folder
+        worker_args += ["--render-folder", config["render_folder"]]
     return {"repo": repo, "python": python, "worker_args": worker_args}
 
 

@@ -22,6 +22,33 @@ including the traps third parties measured on a live Resolve. Each behaviour nam
   WAV's FPS is the project frame rate at import time, frozen (api §5 "Mixed frame rates").
 - Timeline markers are keyed by float offsets from the timeline start (README example "96.0", api §1).
 
+Behaviours added for double-system sound, failed appends, retimes and channel layouts (each cites its source
+again where it is coded):
+
+- Appends refused by known bugs: before 20.2.2 (from 20.0) an audio-only append checks ``trackIndex`` against
+  the *video* tracks; on 20.3.0 and 20.3.1 an append fails while nothing is selected in the Media Pool
+  (Resolve Scripting API Changelog 20.2.2 and 20.3.2). ``refuse_appends`` injects refusals (a locked track,
+  a dialog, a free-edition limit: api §5 "Placement"); a refused placement returns a "thin" item whose every
+  getter answers None (api §5 "Overlaps", AYON lib.py).
+- Audio layout: a pool item has audio *tracks* (``track_mapping`` of ``GetAudioMapping``, 19.0) made of
+  source channels; an audio append places one item per track on consecutive audio tracks, and each item
+  reports its own track through ``GetSourceAudioChannelMapping`` (19.0.1) (README "Audio Mapping").
+  ``link_audio`` is what Auto Sync Audio leaves (a linked file with an offset in samples, and the
+  "Synced Audio" clip property); ``set_audio_tracks`` is the Clip Attributes > Audio dialog.
+- Media can start at a timecode other than zero (``Start TC``); ``GetSourceStartTime/EndTime`` count from it
+  (api §5 "Mixed frame rates": "timecode-absolute").
+- Clip gain and fades exist on every audio item but are readable and settable only from 21.1 (Scripting API
+  Changelog 21.1: "native audio properties", "Get/Set Fades"; api §5 "Fairlight": no API before). A deleted and
+  re-appended item comes back without them.
+- ``retime`` is the Edit page's Change Clip Speed (no API before 21.1, api §5 "Speed"): the source span is
+  the record span times the speed.
+- Nested timelines and compound clips: a timeline's pool item can be appended, and ``CreateCompoundClip``
+  replaces items by one whose pool item is of type "Compound" (README, Timeline).
+- ``Timeline.GetSelectedClips`` (21.0.4, Changelog) reads what ``select`` (a click in the UI) chose;
+  ``GetMarkInOut`` (19.1, README) reads in and out marks, as offsets from the timeline start.
+- The project's cache folder is the setting ``perfCacheClipsLocation`` (public project notes, code-index file id
+  70989975468).
+
 Media is real: ``ImportMedia`` probes the files with :func:`core.probe.probe`. Unique ids come from a
 counter, so two fakes built the same way are identical; :meth:`FakeResolve.snapshot` captures the whole
 project for "original untouched" and "revert restores exactly" assertions.
@@ -30,6 +57,7 @@ project for "original untouched" and "revert restores exactly" assertions.
 from __future__ import annotations
 
 import copy
+import json
 import os
 from fractions import Fraction
 from typing import Any, ClassVar
@@ -51,8 +79,12 @@ VIDEO_PROPERTIES = ("Pan", "Tilt", "ZoomX", "ZoomY", "ZoomGang", "RotationAngle"
                     "Pitch", "Yaw", "FlipX", "FlipY", "CropLeft", "CropRight", "CropTop", "CropBottom",
                     "CropSoftness", "CropRetain", "DynamicZoomEase", "CompositeMode", "Opacity", "Distortion",
                     "RetimeProcess", "MotionEstimation", "Scaling", "ResizeFilter")
-AUDIO_PROPERTIES = ("Volume", "Pan")
+# Native audio properties readable from 21.1 (Changelog 21.1); the key names are not published, so the plugin
+# copies whatever GetProperty() reports rather than naming them.
+AUDIO_PROPERTIES = ("Volume", "Pan", "FadeIn", "FadeOut")
 SPEED_VERSION: Version = (21, 1, 0)
+# Audio track types by channel count, as the Clip Attributes dialog names them (README "Audio Mapping").
+TRACK_TYPES = {1: "mono", 2: "stereo", 6: "5.1", 8: "7.1"}
 FRAME_RATES = {"23.976": Fraction(24000, 1001), "24": Fraction(24), "25": Fraction(25),
                "29.97": Fraction(30000, 1001), "30": Fraction(30), "47.952": Fraction(48000, 1001),
                "48": Fraction(48), "50": Fraction(50), "59.94": Fraction(60000, 1001), "60": Fraction(60)}
@@ -202,6 +234,7 @@ class FakeResolve(_Api):
         self._page = page
         self._counter = 0
         self._pm = FakeProjectManager(self, project_name, frame_rate)
+        self.refuse_appends = 0  # harness: the next N AppendToTimeline calls place nothing
 
     def _new_id(self) -> str:
         self._counter += 1
@@ -270,7 +303,8 @@ class FakeProject(_Api):
             raise ValueError(f"unknown Resolve frame rate {frame_rate!r}")
         label = frame_rate.replace(" DF", "")
         self._settings = {"timelineFrameRate": label, "timelineDropFrameTimecode": "1" if drop else "0",
-                          "timelinePlaybackFrameRate": label, "audioSampleRate": "48000"}
+                          "timelinePlaybackFrameRate": label, "audioSampleRate": "48000",
+                          "perfCacheClipsLocation": ""}
         self._timelines: list[FakeTimeline] = []
         self._current: FakeTimeline | None = None
         self._pool = FakeMediaPool(app, self)
@@ -468,6 +502,12 @@ class FakeMediaPool(_Api):
             for key in ("startFrame", "endFrame", "recordFrame", "trackIndex", "mediaType"):
                 if key in info and not _is_frame(info[key]):
                     return None  # one fractional frame rejects the whole batch (auto-subs #745, PR #772)
+        if (20, 3, 0) <= self._app._version < (20, 3, 2) and not self._selected:
+            # Changelog 20.3.2: "AppendToTimeline failure when no media pool clip is selected".
+            return []
+        if self._app.refuse_appends:
+            self._app.refuse_appends -= 1
+            return [FakeThinItem() for _ in entries]
         return timeline._append_infos(entries)
 
 
@@ -477,7 +517,8 @@ def _walk(folder: FakeFolder) -> list[FakeFolder]:
 
 class FakeMediaPoolItem(_Api, _Markers, _Colored):
     _SINCE: ClassVar[dict[str, Version]] = {"GetUniqueId": (18, 0, 0), "GetThirdPartyMetadata": (19, 0, 2),
-                                            "SetThirdPartyMetadata": (19, 0, 2)}
+                                            "SetThirdPartyMetadata": (19, 0, 2), "GetAudioMapping": (19, 0, 0),
+                                            "GetMarkInOut": (19, 1, 0)}
 
     def __init__(self, app: FakeResolve, path: str, info: Any, project_rate: Fraction,
                  timeline_name: str | None = None) -> None:
@@ -490,6 +531,10 @@ class FakeMediaPoolItem(_Api, _Markers, _Colored):
         self._metadata: dict[str, str] = {}
         self._third_party: dict[str, str] = {}
         self._info = info
+        self._start_tc = "00:00:00:00"
+        self._linked_audio: list[dict[str, Any]] = []
+        self._audio_tracks: list[dict[str, Any]] = []
+        self._timeline: FakeTimeline | None = None
         if timeline_name is not None:
             self._name = timeline_name
             self._kind, self._fps, self._frames = "Timeline", project_rate, 0
@@ -507,14 +552,43 @@ class FakeMediaPoolItem(_Api, _Markers, _Colored):
             # A WAV's FPS is the project frame rate at import time, frozen (api §5 "Mixed frame rates").
             self._kind, self._fps = "Audio", project_rate
             self._frames = int(Fraction(info.duration_s).limit_denominator(1_000_000) * project_rate)
+        if self._has_audio:
+            channels = int(info.channels or 1)
+            self._audio_tracks = [{"channel_idx": list(range(1, channels + 1)), "mute": False,
+                                   "type": TRACK_TYPES.get(channels, f"adaptive{channels}")}]
 
     @property
     def _has_video(self) -> bool:
-        return self._kind in ("Video + Audio", "Video", "Still")
+        return self._kind in ("Video + Audio", "Video", "Still", "Timeline", "Compound")
 
     @property
     def _has_audio(self) -> bool:
-        return self._kind in ("Video + Audio", "Audio")
+        return self._kind in ("Video + Audio", "Audio", "Timeline", "Compound")
+
+    @property
+    def _embedded_channels(self) -> int:
+        return int(self._info.channels or 0) if self._info is not None and self._info.has_audio else 0
+
+    # Harness (not API): what the editor does in the UI, which the scripting API cannot do.
+    def set_audio_tracks(self, tracks: list[tuple[str, list[int]]]) -> None:
+        """Clip Attributes > Audio: the clip's audio tracks as (type, source channels), e.g. dual mono
+        ``[("mono", [1]), ("mono", [2])]``; linked channels count on from the embedded ones (README "Audio Mapping")."""
+        self._audio_tracks = [{"channel_idx": list(chans), "mute": False, "type": kind} for kind, chans in tracks]
+
+    def link_audio(self, wav: FakeMediaPoolItem, offset_samples: int, keep_embedded: bool = False) -> None:
+        """What Auto Sync Audio leaves on a camera clip: ``wav``'s channels linked with an offset in samples
+        (api §1: "-100 means media offset 0 plays file_start + 100 samples"), heard instead of the embedded
+        sound unless ``keep_embedded`` (AUDIO_SYNC_RETAIN_EMBEDDED_AUDIO, api §1 AutoSyncAudio)."""
+        first = self._embedded_channels + sum(a["channels"] for a in self._linked_audio) + 1
+        channels = int(wav._info.channels or 1)
+        self._linked_audio.append({"channels": channels, "path": wav._path, "offset": int(offset_samples)})
+        track = {"channel_idx": list(range(first, first + channels)), "mute": False,
+                 "type": TRACK_TYPES.get(channels, f"adaptive{channels}")}
+        self._audio_tracks = [*self._audio_tracks, track] if keep_embedded else [track]
+
+    def set_start_timecode(self, timecode: str) -> None:
+        """The media's own start timecode (a recorder's time of day), which Resolve reads from the file."""
+        self._start_tc = timecode
 
     def take_offline(self) -> None:
         """Harness: the media's volume is gone (an unplugged drive); the pool still names the old path."""
@@ -528,6 +602,19 @@ class FakeMediaPoolItem(_Api, _Markers, _Colored):
 
     def GetMediaId(self) -> str:
         return self._media_id
+
+    def GetAudioMapping(self) -> str:
+        """The README's "Audio Mapping" JSON: embedded channels, linked files (with their sample offset, api §1)
+        and the clip's audio tracks."""
+        return json.dumps(self._mapping(self._audio_tracks))
+
+    def _mapping(self, tracks: list[dict[str, Any]]) -> dict[str, Any]:
+        return {"embedded_audio_channels": self._embedded_channels,
+                "linked_audio": {str(n): dict(a) for n, a in enumerate(self._linked_audio, 1)},
+                "track_mapping": {str(n): dict(t) for n, t in enumerate(tracks, 1)}}
+
+    def GetMarkInOut(self) -> dict[str, Any]:
+        return {}
 
     def GetClipProperty(self, propertyName: str = "") -> Any:
         props = self._properties()
@@ -555,10 +642,11 @@ class FakeMediaPoolItem(_Api, _Markers, _Colored):
         props: dict[str, Any] = {"Clip Name": self._name, "Type": self._kind, "FPS": fps,
                                  "File Name": os.path.basename(self._path) if self._path else "",
                                  "File Path": self._path, "Frames": str(self._frames), "Start": "0",
-                                 "End": str(max(self._frames - 1, 0)), "Start TC": "00:00:00:00",
+                                 "End": str(max(self._frames - 1, 0)), "Start TC": self._start_tc,
                                  "End TC": frames_to_timecode(self._frames, self._fps),
                                  "Duration": frames_to_timecode(self._frames, self._fps), "Drop frame": "0",
-                                 "Audio Offset": "", "Synced Audio": "", "Usage": "0"}
+                                 "Audio Offset": "", "Usage": "0",
+                                 "Synced Audio": ", ".join(os.path.basename(a["path"]) for a in self._linked_audio)}
         if info is not None:
             props["Format"] = info.container
             if self._has_video:
@@ -571,7 +659,7 @@ class FakeMediaPoolItem(_Api, _Markers, _Colored):
     def snapshot(self, ids: bool) -> dict[str, Any]:
         data = {"name": self._name, "type": self._kind, "path": self._path, "color": self._color,
                 "markers": self.GetMarkers(), "metadata": dict(self._metadata),
-                "third_party": dict(self._third_party)}
+                "third_party": dict(self._third_party), "audio": self._mapping(self._audio_tracks)}
         if ids:
             data["id"] = self._uid
         return data
@@ -583,6 +671,8 @@ class FakeTimeline(_Api, _Markers):
         "AddTrack": (18, 5, 0), "DeleteTrack": (18, 5, 0), "DeleteClips": (18, 5, 0), "SetClipsLinked": (18, 5, 0),
         "SetTrackEnable": (18, 5, 0), "GetIsTrackEnabled": (18, 5, 0), "SetTrackLock": (18, 5, 0),
         "GetIsTrackLocked": (18, 5, 0), "GetTrackSubType": (19, 0, 1), "GetMediaPoolItem": (19, 1, 0),
+        "GetMarkInOut": (19, 1, 0), "SetMarkInOut": (19, 1, 0), "ClearMarkInOut": (19, 1, 0),
+        "GetSelectedClips": (21, 0, 4),
     }
 
     def __init__(self, app: FakeResolve, project: FakeProject, name: str, rate: Fraction, drop: bool) -> None:
@@ -601,6 +691,10 @@ class FakeTimeline(_Api, _Markers):
         self._links: dict[int, set[FakeTimelineItem]] = {}
         self._next_link = 1
         self._pool_item = FakeMediaPoolItem(app, "", None, rate, timeline_name=name)
+        self._pool_item._timeline = self
+        self._pool_item._audio_tracks = [{"channel_idx": [1, 2], "mute": False, "type": "stereo"}]
+        self._selected: list[FakeTimelineItem] = []
+        self._in_out: dict[str, dict[str, int]] = {}
         self.fail_next_delete_clips = False  # harness: "the first attempt is occasionally flaky" (api §5)
 
     # -- basics -------------------------------------------------------------------------------------------
@@ -817,19 +911,25 @@ class FakeTimeline(_Api, _Markers):
         return all(start + duration <= a or start >= b for a, b in spans)
 
     def _append_whole(self, clips: list[FakeMediaPoolItem]) -> list[FakeTimelineItem]:
+        for clip in clips:
+            if clip._kind == "Timeline" and clip._timeline is not self:
+                clip._frames = clip._timeline.GetEndFrame() - clip._timeline._start
         infos = [{"mediaPoolItem": c, "startFrame": 0, "endFrame": c._frames - (self._app._version < (19, 0, 0))}
                  for c in clips]
         return self._append_infos(infos)
 
-    def _append_infos(self, infos: list[dict[str, Any]]) -> list[FakeTimelineItem]:
-        placed: list[FakeTimelineItem] = []
+    def _append_infos(self, infos: list[dict[str, Any]]) -> list[FakeTimelineItem | FakeThinItem]:
+        placed: list[FakeTimelineItem | FakeThinItem] = []
         pending: list[tuple] = []
-        exclusive_end = self._app._version >= (19, 0, 0)  # inclusive on 18.x (nakano000 PR #23, api §5)
-        positioned = self._app._version >= (18, 5, 0)  # trackIndex and recordFrame are 18.5+ (api §1)
+        version = self._app._version
+        exclusive_end = version >= (19, 0, 0)  # inclusive on 18.x (nakano000 PR #23, api §5)
+        positioned = version >= (18, 5, 0)  # trackIndex and recordFrame are 18.5+ (api §1)
         for info in infos:
             mpi = info.get("mediaPoolItem")
-            if not isinstance(mpi, FakeMediaPoolItem) or mpi._kind == "Timeline":
+            if not isinstance(mpi, FakeMediaPoolItem) or mpi._timeline is self:
                 continue
+            if mpi._kind == "Timeline":  # a nested timeline is as long as what it holds now
+                mpi._frames = mpi._timeline.GetEndFrame() - mpi._timeline._start
             src_start = info.get("startFrame", 0)
             src_end = info.get("endFrame", mpi._frames if exclusive_end else mpi._frames - 1)
             if not exclusive_end:
@@ -842,9 +942,18 @@ class FakeTimeline(_Api, _Markers):
             if ("video" in kinds and not mpi._has_video) or ("audio" in kinds and not mpi._has_audio):
                 continue
             index = info.get("trackIndex", 1) if positioned else 1
+            if (20, 0, 0) <= version < (20, 2, 2) and media_type == 2 and index > len(self._tracks["video"]):
+                # Changelog 20.2.2: "AppendToTimeline validating trackIndex as video track indices in 'Audio Only'
+                # mode" (the fix is dated, its start is not: assumed to be the 20.0 rework of appends, which 20.0.1
+                # fixed "in some scenarios" too).
+                continue
             # Start/end are source frames; Resolve floors the converted duration when rates differ (api §5).
             duration = int(Fraction(src_end - src_start) * self._rate / mpi._fps)
-            tracks = [self._track(kind, index) for kind in kinds]
+            # One item per audio track of the clip, on consecutive audio tracks (README "Audio Mapping": the
+            # tracks are what the clip attributes show; the Edit page lays a two-track clip on A1 and A2).
+            slots = [("video", 0)] if "video" in kinds else []
+            slots += [("audio", n) for n in range(len(mpi._audio_tracks))] if "audio" in kinds else []
+            tracks = [self._track(kind, index + n) for kind, n in slots]
             if duration < 1 or any(t is None or t["locked"] for t in tracks):
                 continue  # locked tracks refuse appends (auto-subs autosubs_core.lua)
             if positioned and "recordFrame" in info:
@@ -853,10 +962,13 @@ class FakeTimeline(_Api, _Markers):
                 record = max([self._start] + [i._start + i._duration for t in tracks for i in t["items"]]
                              + [s + d for t, s, d in pending if t in tracks])
             if not all(self._free(t, record, duration, pending) for t in tracks):
-                continue  # overlaps: the earlier item wins, the later is silently dropped (api §5)
+                # Overlaps: the earlier item wins and the later is dropped, but the call can still hand back a
+                # "thin" item with no id whose getters answer None (api §5 "Overlaps"; AYON lib.py).
+                placed.append(FakeThinItem())
+                continue
             group = []
-            for kind, track in zip(kinds, tracks, strict=True):
-                item = FakeTimelineItem(self._app, self, mpi, kind, record, duration, src_start, src_end)
+            for (kind, number), track in zip(slots, tracks, strict=True):
+                item = FakeTimelineItem(self._app, self, mpi, kind, record, duration, src_start, src_end, number)
                 track["items"].append(item)
                 pending.append((track, record, duration))
                 group.append(item)
@@ -867,6 +979,54 @@ class FakeTimeline(_Api, _Markers):
             for track in track_list:
                 track["items"].sort(key=lambda i: i._start)
         return placed
+
+    def CreateCompoundClip(self, timelineItems: list[FakeTimelineItem], clipInfo: dict | None = None) -> Any:
+        """The items become one compound clip item whose pool item is of type "Compound" (README, Timeline)."""
+        items = [i for i in timelineItems if isinstance(i, FakeTimelineItem) and i._alive and i._timeline is self]
+        if not items or len(items) != len(timelineItems):
+            return None
+        start = min(i._start for i in items)
+        end = max(i._start + i._duration for i in items)
+        name = (clipInfo or {}).get("name") or "Compound Clip"
+        compound = FakeMediaPoolItem(self._app, "", None, self._rate, timeline_name=name)
+        compound._kind, compound._frames = "Compound", end - start
+        compound._audio_tracks = [{"channel_idx": [1, 2], "mute": False, "type": "stereo"}]
+        video_index = min(i._track_index() for i in items if i._kind == "video")
+        audio_index = min((i._track_index() for i in items if i._kind == "audio"), default=None)
+        for item in items:
+            self._remove(item)
+        group = [FakeTimelineItem(self._app, self, compound, "video", start, end - start, 0, end - start)]
+        self._tracks["video"][video_index - 1]["items"].append(group[0])
+        if audio_index is not None:
+            group.append(FakeTimelineItem(self._app, self, compound, "audio", start, end - start, 0, end - start))
+            self._tracks["audio"][audio_index - 1]["items"].append(group[1])
+            self.SetClipsLinked(group, True)
+        self._project._pool._current_folder._clips.append(compound)
+        return group[0]
+
+    # Harness (not API): a click on the timeline selects items; the API reads them from 21.0.4.
+    def select(self, items: list[FakeTimelineItem]) -> None:
+        self._selected = list(items)
+
+    def GetSelectedClips(self) -> list[FakeTimelineItem]:
+        return [i for i in self._selected if i._alive]
+
+    def GetMarkInOut(self) -> dict[str, Any]:
+        # Offsets from the timeline start, keys left out when not set (README 19.1 example {'video': {'in': 0,
+        # 'out': 134}, ...}; public scripts add GetStartFrame() to them).
+        return copy.deepcopy(self._in_out)
+
+    def SetMarkInOut(self, markIn: int, markOut: int, type: str = "all") -> bool:
+        if not (_is_frame(markIn) and _is_frame(markOut)) or markOut < markIn or type not in ("video", "audio", "all"):
+            return False
+        for kind in (("video", "audio") if type == "all" else (type,)):
+            self._in_out[kind] = {"in": markIn, "out": markOut}
+        return True
+
+    def ClearMarkInOut(self, type: str = "all") -> bool:
+        for kind in (("video", "audio") if type == "all" else (type,)):
+            self._in_out.pop(kind, None)
+        return True
 
     def DuplicateTimeline(self, timelineName: str = "") -> FakeTimeline | None:
         project = self._project
@@ -928,11 +1088,11 @@ class FakeTimelineItem(_Api, _Markers, _Colored):
         "GetUniqueId": (18, 0, 0), "SetClipEnabled": (18, 5, 0), "GetClipEnabled": (18, 5, 0),
         "GetLinkedItems": (19, 0, 0), "GetTrackTypeAndIndex": (19, 0, 0), "GetSourceStartFrame": (19, 0, 2),
         "GetSourceEndFrame": (19, 0, 2), "GetSourceStartTime": (19, 0, 2), "GetSourceEndTime": (19, 0, 2),
-        "SetName": (20, 2, 0),
+        "SetName": (20, 2, 0), "GetSourceAudioChannelMapping": (19, 0, 1),
     }
 
     def __init__(self, app: FakeResolve, timeline: FakeTimeline, mpi: FakeMediaPoolItem, kind: str, start: int,
-                 duration: int, src_start: int, src_end: int) -> None:
+                 duration: int, src_start: int, src_end: int, track_no: int = 0) -> None:
         super().__init__(app)
         self._uid = app._new_id()
         self._timeline, self._mpi, self._kind = timeline, mpi, kind
@@ -947,13 +1107,16 @@ class FakeTimelineItem(_Api, _Markers, _Colored):
         self._speed = 100.0
         self._link: int | None = None
         self._alive = True
+        self._track_no = track_no  # which of the clip's audio tracks an audio item plays
+        # Clip gain and fades live on every audio item; the API reads them only from 21.1 (see SetProperty).
+        self._audio: dict[str, float] = dict.fromkeys(AUDIO_PROPERTIES, 0.0) if kind == "audio" else {}
 
     def _clone(self, timeline: FakeTimeline) -> FakeTimelineItem:
         clone = FakeTimelineItem(self._app, timeline, self._mpi, self._kind, self._start, self._duration,
-                                 self._src_start, self._src_end)
+                                 self._src_start, self._src_end, self._track_no)
         clone._name, clone._enabled, clone._color = self._name, self._enabled, self._color
         clone._markers, clone._flags = copy.deepcopy(self._markers), list(self._flags)
-        clone._properties, clone._speed = dict(self._properties), self._speed
+        clone._properties, clone._speed, clone._audio = dict(self._properties), self._speed, dict(self._audio)
         return clone
 
     def _track_dict(self) -> dict[str, Any]:
@@ -1005,10 +1168,31 @@ class FakeTimelineItem(_Api, _Markers, _Colored):
         return self._src_end - (self._mpi._fps != self._timeline._rate)
 
     def GetSourceStartTime(self) -> float:
-        return float(self._src_start / self._mpi._fps)  # the media's start timecode is 00:00:00:00
+        return float(self._tc_origin() + self._src_start / self._mpi._fps)
 
     def GetSourceEndTime(self) -> float:
-        return float(self._src_end / self._mpi._fps)
+        return float(self._tc_origin() + self._src_end / self._mpi._fps)
+
+    def _tc_origin(self) -> Fraction:
+        # Source times are timecode-absolute: they count from the media's start timecode (api §5 "Mixed frame
+        # rates": "use the span between them").
+        return Fraction(timecode_to_frames(self._mpi._start_tc, round(self._mpi._fps), False)) / round(self._mpi._fps)
+
+    def GetSourceAudioChannelMapping(self) -> str:
+        """This item's part of the clip's audio mapping: the one clip track it plays (README "Audio Mapping")."""
+        tracks = self._mpi._audio_tracks[self._track_no:self._track_no + 1] if self._kind == "audio" else []
+        return json.dumps(self._mpi._mapping(tracks))
+
+    # Harness (not API): Edit page actions the scripting API cannot perform before 21.1.
+    def retime(self, percent: float) -> None:
+        """Change Clip Speed with the record range kept: the item plays ``percent`` / 100 source frames a frame."""
+        span = Fraction(self._duration) * self._mpi._fps / self._timeline._rate
+        self._speed = float(percent)
+        self._src_end = min(self._mpi._frames, self._src_start + int(span * Fraction(percent) / 100))
+
+    def set_audio(self, **values: float) -> None:
+        """Clip gain (Volume, dB), pan and fades set on the Edit or Fairlight page."""
+        self._audio.update({k: float(v) for k, v in values.items() if k in self._audio})
 
     def GetMediaPoolItem(self) -> FakeMediaPoolItem:
         return self._mpi
@@ -1051,28 +1235,48 @@ class FakeTimelineItem(_Api, _Markers, _Colored):
             self._src_end = min(self._mpi._frames,
                                 self._src_start + int(span * Fraction(propertyValue).limit_denominator(100000) / 100))
             return True
-        allowed = VIDEO_PROPERTIES if self._kind == "video" else (AUDIO_PROPERTIES if modern else ())
-        if propertyKey not in allowed:
+        if self._kind == "audio":
+            # No audio property API before 21.1: SetProperty('Volume'|'Gain'...) returns False (api §5 "Fairlight").
+            if not modern or propertyKey not in self._audio or not isinstance(propertyValue, (int, float)):
+                return False
+            self._audio[propertyKey] = float(propertyValue)
+            return True
+        if propertyKey not in VIDEO_PROPERTIES:
             return False
         self._properties[propertyKey] = propertyValue
         return True
 
     def GetProperty(self, propertyKey: str = "") -> Any:
+        modern = self._app._version >= SPEED_VERSION
         if propertyKey == "Speed":
-            return self._speed if self._app._version >= SPEED_VERSION else None
+            return self._speed if modern else None
+        readable = dict(self._properties)
+        if modern:
+            readable.update(self._audio)
         if not propertyKey:
-            return dict(self._properties)
-        return self._properties.get(propertyKey)
+            return readable
+        return readable.get(propertyKey)
 
     def snapshot(self, ids: bool) -> dict[str, Any]:
         linked = [i._uid if ids else [i._kind, i._track_index(), i._start] for i in self._linked()]
         data = {"name": self._name, "media": self._mpi._path, "start": self._start, "duration": self._duration,
                 "source_start": self._src_start, "source_end": self._src_end, "enabled": self._enabled,
                 "color": self._color, "markers": self.GetMarkers(), "flags": list(self._flags),
-                "properties": dict(self._properties), "speed": self._speed, "linked": linked}
+                "properties": dict(self._properties), "speed": self._speed, "linked": linked,
+                "audio": dict(self._audio), "audio_track": self._track_no}
         if ids:
             data["id"] = self._uid
         return data
+
+
+class FakeThinItem:
+    """What AppendToTimeline can hand back for a placement it dropped: an item with no id whose every getter
+    answers None (api §5 "Overlaps": "thin" items "that may not exist"; AYON lib.py: "all Get* calls return None")."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return lambda *args, **kwargs: None
 
 
 def place_clip(resolve: FakeResolve, path: str, record_offset: int, *, audio_shift: int = 0, track: int = 1,
@@ -1101,7 +1305,9 @@ def place_clip(resolve: FakeResolve, path: str, record_offset: int, *, audio_shi
     if mpi._has_audio:
         infos.append({"mediaPoolItem": mpi, "startFrame": 0, "endFrame": end, "recordFrame": start + audio_shift,
                       "trackIndex": track, "mediaType": 2})
-    items = pool.AppendToTimeline(infos) or []
-    if len(items) == 2 and "SetClipsLinked" in dir(timeline):  # linking is 18.5+; older versions append unlinked
+    if (20, 3, 0) <= resolve._version < (20, 3, 2) and not pool.GetSelectedClips():
+        pool.SetSelectedClip(mpi)  # an editor drags a clip from the Media Pool: it is selected there
+    items = [i for i in pool.AppendToTimeline(infos) or [] if isinstance(i, FakeTimelineItem)]
+    if len(items) > 1 and "SetClipsLinked" in dir(timeline):  # linking is 18.5+; older versions append unlinked
         timeline.SetClipsLinked(items, True)
     return items

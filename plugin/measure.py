@@ -1,0 +1,170 @@
+"""Measure what a timeline plays: a clip's own sound in its media, and any other sound against the lips where
+the editor hears it.
+
+A clip's own channels are measured in its media file (the report's windows and splices give each cut its own
+offset). A long file is analysed only around the ranges the timeline uses, when that answers; the whole
+file otherwise. Sound from other media (a recorder's WAV, Synced Audio) has no clock in common with the
+picture's file, so it is read through its own file with the item's source offsets, laid on the picture's
+media time as the timeline plays it, and measured against the picture's lips.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from fractions import Fraction
+
+import numpy as np
+import soxr
+
+from core.analyze import ANALYSIS_RATE, Analysis, AnalysisOptions, analyze_file
+from core.decode import AudioTrack, decode_audio_channels
+from core.errors import MediaError
+from core.estimate import EstimatorSettings, estimate_sync
+from core.face import FaceTrack
+from core.model import Report, SyncResult
+from core.probe import probe
+from core.tolerance import Tolerance
+from plugin.plan import AudioRef, ClipRef
+
+__all__ = ["CONTEXT_S", "Measurer", "spans_to_analyse"]
+
+# Seconds of media analysed on each side of a range the timeline uses: enough speech for a confident reading
+# of a short cut (the estimator's blocks are 5 s).
+CONTEXT_S = 10.0
+# Files shorter than this are always analysed whole.
+LONG_FILE_S = 60.0
+
+
+def spans_to_analyse(ranges: list[tuple[float, float]], duration_s: float) -> list[tuple[float, float]] | None:
+    """The stretches of a file to analyse for the media ranges a timeline uses, or None for the whole file.
+
+    Each range gets ``CONTEXT_S`` on both sides; overlapping stretches merge. The whole file is cheaper to
+    read in one go when it is short or when the stretches cover half of it.
+    """
+    if duration_s < LONG_FILE_S or not ranges:
+        return None
+    merged: list[list[float]] = []
+    for start, end in sorted((max(0.0, a - CONTEXT_S), min(duration_s, b + CONTEXT_S)) for a, b in ranges):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    if sum(b - a for a, b in merged) >= duration_s / 2:
+        return None
+    return [(a, b) for a, b in merged]
+
+
+def _used_range(clip: ClipRef) -> tuple[float, float]:
+    return float(clip.timing.media_in_s), float(clip.timing.media_out_s)
+
+
+def face_between(face: FaceTrack, start_s: float, end_s: float) -> FaceTrack:
+    """The frames of ``face`` shown between media seconds ``start_s`` and ``end_s``."""
+    keep = (face.time_s >= start_s) & (face.time_s < end_s)
+    return replace(face, time_s=face.time_s[keep], face_count=face.face_count[keep], mouth=face.mouth[keep],
+                   box=face.box[keep], eye_distance_px=face.eye_distance_px[keep], yaw=face.yaw[keep])
+
+
+class Measurer:
+    """Measures the clips of one run, each file analysed once (per stretch).
+
+    Parameters
+    ----------
+    tolerance : what counts as in sync.
+    analyze : measures one media file's own sound (path to Report) instead of the lip analysis; tests use it to
+        measure against a reference. Sound measured on the timeline always needs the picture's lips.
+    """
+
+    def __init__(self, tolerance: Tolerance, analyze: Callable[[str], Report] | None = None) -> None:
+        self.settings = EstimatorSettings(tolerance=tolerance)
+        self.analyze = analyze
+        self.ranges: dict[str, list[tuple[float, float]]] = {}
+        self._analyses: dict[tuple[str, tuple[float, float] | None], Analysis | MediaError] = {}
+        self._sounds: dict[tuple[str, tuple[int, ...]], AudioTrack] = {}
+        self._heard: dict[tuple, SyncResult] = {}
+
+    def plan(self, clips: list[ClipRef]) -> None:
+        """Note the media ranges the timeline uses of each file, to analyse only around them."""
+        for clip in clips:
+            self.ranges.setdefault(clip.media_path, []).append(_used_range(clip))
+
+    def _analysis(self, path: str, span: tuple[float, float] | None) -> Analysis:
+        key = (path, span)
+        if key not in self._analyses:
+            try:
+                self._analyses[key] = analyze_file(path, AnalysisOptions(estimator=self.settings, span=span))
+            except MediaError as exc:
+                self._analyses[key] = exc
+        found = self._analyses[key]
+        if isinstance(found, MediaError):
+            raise found
+        return found
+
+    def lips(self, clip: ClipRef) -> Analysis:
+        """The analysis of the clip's media that covers its used range: around the ranges the timeline uses
+        when the file is long and that answers, the whole file otherwise."""
+        used = _used_range(clip)
+        spans = spans_to_analyse(self.ranges.get(clip.media_path, [used]), probe(clip.media_path).duration_s)
+        span = next((s for s in spans or [] if s[0] <= used[0] and used[1] <= s[1]), None)
+        if span is not None:
+            found = self._analysis(clip.media_path, span)
+            if found.report.sync.verdict != "inconclusive":
+                return found
+        return self._analysis(clip.media_path, None)
+
+    def media(self, clip: ClipRef) -> Report:
+        """The measurement of the clip's own sound in its media (raises MediaError for unreadable media)."""
+        return self.analyze(clip.media_path) if self.analyze else self.lips(clip).report
+
+    def heard(self, clip: ClipRef, audio: AudioRef) -> SyncResult:
+        """The offset of ``audio`` against the clip's lips as the timeline plays them (positive: audio late).
+
+        Raises
+        ------
+        MediaError
+            The picture or the sound cannot be read.
+        """
+        first, last = max(clip.record_start, audio.record_start), min(clip.record_end, audio.record_end)
+        if last - first < 1:
+            return SyncResult.inconclusive("the sound does not overlap its picture on the timeline",
+                                           tolerance=self.settings.tolerance.name)
+        rate = clip.timeline_rate
+        picture_in = clip.timing.record_to_seconds(first)
+        picture_out = clip.timing.record_to_seconds(last)
+        # The file's second heard with each second of the picture's media: the item's source offsets, and a
+        # linked file's own offset.
+        shift = clip.audio_timing(audio).record_to_seconds(first) - picture_in + audio.sound.file_offset_s
+        key = (clip.media_path, audio.sound.path, audio.sound.channels, shift, picture_in, picture_out)
+        if key not in self._heard:
+            face = face_between(self.lips(clip).face, float(picture_in), float(picture_out))
+            pad = Fraction(max(self.settings.search_ranges()) / 1000.0)  # room for the widest search
+            sound = self._sound(audio.sound.path, audio.sound.channels)
+            laid = _laid(sound, picture_in - pad, picture_out + pad, shift)
+            self._heard[key] = estimate_sync(face, laid, fps=float(rate), settings=self.settings)
+        return self._heard[key]
+
+    def _sound(self, path: str, channels: tuple[int, ...]) -> AudioTrack:
+        """The channels ``channels`` of ``path`` (all when empty) mixed to mono at the analysis rate."""
+        key = (path, channels)
+        if key not in self._sounds:
+            decoded = decode_audio_channels(path)
+            picked = decoded.only(channels) if channels else decoded
+            mono = picked.samples.mean(axis=0)
+            samples = soxr.resample(mono, decoded.rate, ANALYSIS_RATE).astype(np.float32)
+            peak = float(np.max(np.abs(picked.samples))) if picked.samples.size else 0.0
+            self._sounds[key] = AudioTrack(samples, ANALYSIS_RATE, decoded.start_s, decoded.rate,
+                                           picked.channels, 20 * np.log10(max(peak, 1e-9)))
+        return self._sounds[key]
+
+
+def _laid(sound: AudioTrack, start_s: Fraction, end_s: Fraction, shift_s: Fraction) -> AudioTrack:
+    """The part of ``sound`` heard while the picture shows media seconds ``start_s`` to ``end_s``, on the
+    picture's media time (file second = picture second + ``shift_s``); silence where the file has nothing."""
+    first = round((float(start_s + shift_s) - sound.start_s) * sound.rate)
+    count = round(float(end_s - start_s) * sound.rate)
+    out = np.zeros(count, np.float32)
+    lo, hi = max(first, 0), min(first + count, sound.samples.size)
+    if hi > lo:
+        out[lo - first:hi - first] = sound.samples[lo:hi]
+    return replace(sound, samples=out, start_s=float(start_s))
