@@ -17,11 +17,13 @@ from core.estimate import EstimatorSettings, estimate_faces, estimate_sync, load
 from core.estimate.bilabial import LipReleases, bilabial_opinion, lip_releases, sound_bursts
 from core.estimate.confidence import EVIDENCE_NAMES, Calibration, Evidence, choose_threshold, fit_calibration
 from core.estimate.correlation import CHANCE_RHO, canonical_correlation, excess_correlation, projected_correlation
+from core.estimate.drift import find_splices
 from core.estimate.fitted import FittedModel
 from core.estimate.moments import lagged_sums, shift_lags
 from core.estimate.peak import find_peak, prominence
 from core.estimate.speaker import band_pass, fit_speaker_model, speaker_moments
 from core.face import track_faces_in_file
+from core.model import SyncWindow
 from core.probe import probe
 from core.synth import offset_audio
 from core.tolerance import PRESETS, parse_tolerance
@@ -395,3 +397,16 @@ def test_window_confidence_comes_from_the_same_calibration(looped_clip):
     weak = Evidence(prominence=1.0, strength=0.2, seconds=3.0, own_correlation_agrees=False,
                     lip_releases_matched=0.0, search_ms=1000.0)
     assert Calibration(calibration.weights, calibration.intercept, calibration.threshold).confidence(weak) < 0.5
+
+
+def test_a_splice_is_placed_at_the_window_boundary_nearest_the_step():
+    offsets = [40.0, 35.0, 50.0, 40.0, 240.0, 230.0, 238.0, 215.0]
+    windows = [SyncWindow(5.0 * k, 5.0 * (k + 1), o, 0.95) for k, o in enumerate(offsets)]
+    (splice,) = find_splices(windows, frame_ms=40.0, min_confidence=0.9)
+    assert splice["time_s"] == 20.0
+    assert splice["offset_before_ms"] == pytest.approx(40.0) and splice["offset_after_ms"] == pytest.approx(238.0)
+    # Unsure windows are left out, and a wander within two frames is no splice.
+    unsure_after = [w if w.start_s < 20.0 else replace(w, confidence=0.5) for w in windows]
+    assert find_splices(unsure_after, 40.0, 0.9) == []
+    assert find_splices([SyncWindow(5.0 * k, 5.0 * (k + 1), 40.0 + 30 * (k % 2), 0.95) for k in range(8)],
+                        40.0, 0.9) == []

@@ -346,7 +346,7 @@ def test_a_two_second_cut_of_a_long_file_is_measured_around_the_cut(corpus, monk
     def whole_file(*args, **kwargs):
         raise AssertionError("the whole 71 s file was face-tracked for a 2 s cut")
 
-    monkeypatch.setattr("core.analyze.track_face_in_file", whole_file)
+    monkeypatch.setattr("core.analyze.track_faces_in_file", whole_file)
     resolve = new_project()
     pool, tl = pool_of(resolve), timeline_of(resolve)
     mpi = pool.ImportMedia([str(corpus / LIPS)])[0]  # 71 s

@@ -105,13 +105,29 @@ def fit_drift(windows: list[SyncWindow], moments: LagMoments, fps: float, max_dr
 
 
 def find_splices(windows: list[SyncWindow], frame_ms: float, min_confidence: float) -> list[dict[str, float]]:
-    """Points where window offsets of at least ``min_confidence`` jump by more than two frames and stay there."""
+    """Points where window offsets of at least ``min_confidence`` jump by more than two frames and stay there.
+
+    A step shows in every window position whose three windows before and three after straddle it; the
+    splice is put where the two medians differ most, which is the window boundary nearest the step.
+    """
     usable = [w for w in windows if w.offset_ms is not None and w.confidence >= min_confidence]
-    splices = []
-    for i in range(2, len(usable) - 1):
-        before = np.median([w.offset_ms for w in usable[max(0, i - 3):i]])
-        after = np.median([w.offset_ms for w in usable[i:i + 3]])
-        if abs(after - before) > 2 * frame_ms and (not splices or usable[i].start_s - splices[-1]["time_s"] > 10):
-            splices.append({"time_s": usable[i].start_s, "offset_before_ms": round(float(before), 1),
-                            "offset_after_ms": round(float(after), 1)})
+
+    def step(i: int) -> tuple[float, float]:
+        return (float(np.median([w.offset_ms for w in usable[max(0, i - 3):i]])),
+                float(np.median([w.offset_ms for w in usable[i:i + 3]])))
+
+    splices: list[dict[str, float]] = []
+    i = 2
+    while i < len(usable) - 1:
+        before, after = step(i)
+        if abs(after - before) <= 2 * frame_ms or (splices and usable[i].start_s - splices[-1]["time_s"] <= 10):
+            i += 1
+            continue
+        best = i
+        while best + 1 < len(usable) - 1 and abs(np.subtract(*step(best + 1))) > abs(np.subtract(*step(best))):
+            best += 1
+        before, after = step(best)
+        splices.append({"time_s": usable[best].start_s, "offset_before_ms": round(before, 1),
+                        "offset_after_ms": round(after, 1)})
+        i = best + 1
     return splices

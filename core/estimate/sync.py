@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field, replace
+from itertools import pairwise
 
 import numpy as np
 
@@ -388,6 +389,9 @@ def judge(measurement: Measurement, inputs: SyncInputs, model: FittedModel) -> S
     offset = round(peak.lag_ms, 1)
     common = {"windows": measurement.windows, "tolerance": tolerance.name, "opinions": opinions,
               "moments": sync_moments(inputs.releases, inputs.bursts, peak.lag_ms, drift)}
+    splices = find_splices(measurement.windows, frame_ms, model.calibration.threshold)
+    if splices:
+        return _judge_spliced(splices, measurement.windows, tolerance, fps, model.calibration.threshold, common)
     if disagree or confidence < model.calibration.threshold:
         reason = _withheld_reason(measurement, inputs.face, bilabial if disagree else None,
                                   confidence, model.calibration.threshold)
@@ -398,8 +402,33 @@ def judge(measurement: Measurement, inputs: SyncInputs, model: FittedModel) -> S
         verdict = "in_sync"
     else:
         verdict = "drift" if drift != 0.0 else "offset"
-    return SyncResult(verdict, offset, round(offset / frame_ms, 3), round(drift, 2), round(confidence, 3),
-                      splices=find_splices(measurement.windows, frame_ms, model.calibration.threshold), **common)
+    return SyncResult(verdict, offset, round(offset / frame_ms, 3), round(drift, 2), round(confidence, 3), **common)
+
+
+def _judge_spliced(splices: list[dict[str, float]], windows: list[SyncWindow], tolerance: Tolerance, fps: float,
+                   threshold: float, common: dict[str, object]) -> SyncResult:
+    """The verdict on a clip whose offset jumps at splices: each stretch between them has its own offset.
+
+    The whole clip's peak is split between the stretches and proves little, so each stretch is judged by
+    its own windows (the median confidence of those with an offset), and the clip by its least sure
+    stretch. The headline offset is the first stretch's; ``SyncResult.correction`` gives each stretch its own.
+    """
+    edges = [-np.inf, *(s["time_s"] for s in splices), np.inf]
+    offsets = [splices[0]["offset_before_ms"], *(s["offset_after_ms"] for s in splices)]
+    stretch_confidence = [float(np.median([w.confidence for w in windows if w.offset_ms is not None
+                                           and lo <= w.start_s < hi] or [0.0]))
+                          for lo, hi in pairwise(edges)]
+    confidence = min(stretch_confidence)
+    offset, frame_ms = round(float(offsets[0]), 1), 1000.0 / fps
+    if confidence < threshold:
+        jumps = ", ".join(f"{s['offset_before_ms']:+.0f} to {s['offset_after_ms']:+.0f} ms at {s['time_s']:.1f} s"
+                          for s in splices)
+        return SyncResult("inconclusive", offset, round(offset / frame_ms, 3), 0.0, round(confidence, 3),
+                          reason=f"the offset changes at a splice ({jumps}) and a stretch is not sure enough",
+                          splices=splices, **common)
+    verdict = "in_sync" if all(tolerance.accepts(o, fps) for o in offsets) else "offset"
+    return SyncResult(verdict, offset, round(offset / frame_ms, 3), 0.0, round(confidence, 3), splices=splices,
+                      **common)
 
 
 def _opinions(measurement: Measurement, bilabial: BilabialOpinion | None) -> dict[str, object]:
