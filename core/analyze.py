@@ -9,7 +9,7 @@ from core.decode import AudioTrack, decode_audio, iter_video_frames
 from core.diagnose import diagnose
 from core.errors import MediaError
 from core.estimate import EstimatorSettings, estimate_faces
-from core.face import FaceTrack, find_faces, track_face, track_faces_in_file
+from core.face import FaceRegion, FaceTrack, counted_frames, find_faces, track_face, track_faces_in_file
 from core.model import Report
 from core.probe import probe
 from core.progress import ProgressFn, no_progress, progress_part
@@ -64,9 +64,15 @@ def analyze_file(path: str | os.PathLike[str], options: AnalysisOptions | None =
                                     progress=progress_part(progress, 0.05, 0.9))
     else:
         start_s, end_s = options.span
-        regions = find_faces(path, media.duration_s) or [None]
-        faces = [track_face(iter_video_frames(path, start_s=start_s, end_s=end_s), media.display_size, region=region)
-                 for region in regions]
+        regions: list[FaceRegion | None] = list(find_faces(path, media.duration_s,
+                                                           progress=progress_part(progress, 0.05, 0.1)))
+        regions = regions or [None]
+        span_frames = round((end_s - start_s) * (media.fps_declared or 25.0))
+        faces = [track_face(counted_frames(iter_video_frames(path, start_s=start_s, end_s=end_s), span_frames,
+                                           progress_part(progress, 0.1 + 0.8 * k / len(regions),
+                                                         0.1 + 0.8 * (k + 1) / len(regions))),
+                            media.display_size, region=region)
+                 for k, region in enumerate(regions)]
         reach_s = max(options.estimator.search_ranges()) / 1000.0  # room for the widest search on each side
         audio = audio_between(audio, start_s - reach_s, end_s + reach_s)
     if faces[0].time_s.size == 0:

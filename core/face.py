@@ -29,12 +29,12 @@ from scipy.fft import dctn
 
 from core.decode import VideoFrame, iter_video_frames
 from core.errors import MediaError
-from core.progress import ProgressFn, no_progress
+from core.progress import ProgressFn, no_progress, progress_part
 from core.stopping import ending_with_run, follow_parent
 
 __all__ = ["MAX_FACES", "MOUTH_FEATURES", "MOUTH_LOOK", "MOUTH_SHAPE", "FaceMeshTracker", "FaceRegion", "FaceTrack",
-           "concatenate_tracks", "find_faces", "mouth_look", "mouth_shape", "quiet_native_stderr", "track_face",
-           "track_face_in_file", "track_faces_in_file"]
+           "concatenate_tracks", "counted_frames", "find_faces", "mouth_look", "mouth_shape", "quiet_native_stderr",
+           "track_face", "track_face_in_file", "track_faces_in_file"]
 
 # Face Mesh (468-point) indices.
 _EYE_OUTER = (33, 263)
@@ -373,7 +373,8 @@ FACE_PRESENT_SHARE = 0.3
 REGION_MARGIN = 0.5
 
 
-def find_faces(path: str, duration_s: float, surveyed: int = FACE_SURVEY_FRAMES) -> list[FaceRegion]:
+def find_faces(path: str, duration_s: float, surveyed: int = FACE_SURVEY_FRAMES,
+               progress: ProgressFn = no_progress) -> list[FaceRegion]:
     """Where the faces stay when several share the picture: one region per face, or [] for one face.
 
     Faces are detected afresh in ``surveyed`` frames spread over the clip and grouped by where they
@@ -384,6 +385,7 @@ def find_faces(path: str, duration_s: float, surveyed: int = FACE_SURVEY_FRAMES)
     sightings: list[list[tuple[float, float, float, float]]] = []
     with quiet_native_stderr(), FaceMeshTracker() as tracker:
         for k in range(surveyed):
+            progress(k / surveyed, "looking for faces")
             start_s = duration_s * (k + 0.5) / surveyed
             try:
                 frame = next(iter_video_frames(path, start_s=start_s), None)
@@ -452,6 +454,14 @@ def concatenate_tracks(tracks: list[FaceTrack]) -> FaceTrack:
                      frame_width=first.frame_width, frame_height=first.frame_height)
 
 
+def counted_frames(frames: Iterable[VideoFrame], total: int, progress: ProgressFn) -> Iterator[VideoFrame]:
+    """``frames``, telling ``progress`` the share of ``total`` passed every 25 frames (about a second of video)."""
+    for index, frame in enumerate(frames):
+        if index % 25 == 0:
+            progress(min(index / max(total, 1), 1.0), "tracking lips")
+        yield frame
+
+
 def track_face_in_file(path: str, source_size: tuple[int, int], *, duration_s: float, frame_count: int,
                        progress: ProgressFn = no_progress, workers: int | None = None,
                        region: FaceRegion | None = None) -> FaceTrack:
@@ -470,13 +480,7 @@ def track_face_in_file(path: str, source_size: tuple[int, int], *, duration_s: f
         workers = min(os.cpu_count() or 1, 4) if duration_s >= PARALLEL_MIN_S else 1
     total = max(frame_count, 1)
     if workers <= 1:
-        def counted() -> Iterator[VideoFrame]:
-            for index, frame in enumerate(iter_video_frames(path)):
-                if index % 25 == 0:
-                    progress(index / total, "tracking lips")
-                yield frame
-
-        return track_face(counted(), source_size, region=region)
+        return track_face(counted_frames(iter_video_frames(path), total, progress), source_size, region=region)
     bounds = [duration_s * k / workers for k in range(workers)] + [None]
     context = multiprocessing.get_context("spawn")  # MediaPipe's threads do not survive a fork
     queue = context.Queue()
@@ -501,12 +505,13 @@ def track_faces_in_file(path: str, source_size: tuple[int, int], *, duration_s: 
     See :func:`find_faces` for how several faces are told apart, and :func:`track_face_in_file` for
     the parameters.
     """
-    regions: list[FaceRegion | None] = list(find_faces(path, duration_s)) or [None]
+    regions: list[FaceRegion | None] = list(find_faces(path, duration_s, progress=progress_part(progress, 0, 0.05)))
+    regions = regions or [None]
     tracks = []
     for k, region in enumerate(regions):
         def part(share: float, stage: str, k: int = k) -> None:
-            progress((k + share) / len(regions), stage if len(regions) == 1 else f"{stage} (face {k + 1} of "
-                     f"{len(regions)})")
+            progress(0.05 + 0.95 * (k + share) / len(regions), stage if len(regions) == 1 else
+                     f"{stage} (face {k + 1} of {len(regions)})")
 
         tracks.append(track_face_in_file(path, source_size, duration_s=duration_s, frame_count=frame_count,
                                          progress=part, workers=workers, region=region))

@@ -11,6 +11,10 @@ from typing import TextIO
 ProgressFn = Callable[[float, str], None]
 
 
+class Cancelled(Exception):
+    """Raised by a progress callback to stop the work it reports on (an editor's Cancel); what was done stays."""
+
+
 def no_progress(fraction: float, stage: str) -> None:
     """A progress callback that shows nothing."""
 

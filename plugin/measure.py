@@ -24,6 +24,7 @@ from core.estimate import EstimatorSettings, estimate_sync
 from core.face import FaceTrack
 from core.model import Report, SyncResult
 from core.probe import probe
+from core.progress import ProgressFn, no_progress
 from core.tolerance import Tolerance
 from plugin.plan import AudioRef, ClipRef
 
@@ -74,11 +75,17 @@ class Measurer:
     tolerance : what counts as in sync.
     analyze : measures one media file's own sound (path to Report) instead of the lip analysis; tests use it to
         measure against a reference. Sound measured on the timeline always needs the picture's lips.
+    search_ms : the offset searched for first, either way (default the estimator's).
+
+    ``progress`` is told how the analysis of the current clip goes; the caller points it at each clip in turn.
     """
 
-    def __init__(self, tolerance: Tolerance, analyze: Callable[[str], Report] | None = None) -> None:
-        self.settings = EstimatorSettings(tolerance=tolerance)
+    def __init__(self, tolerance: Tolerance, analyze: Callable[[str], Report] | None = None,
+                 search_ms: float | None = None) -> None:
+        self.settings = EstimatorSettings(tolerance=tolerance, **({} if search_ms is None else
+                                                                  {"search_ms": search_ms}))
         self.analyze = analyze
+        self.progress: ProgressFn = no_progress
         self.ranges: dict[str, list[tuple[float, float]]] = {}
         self._analyses: dict[tuple[str, tuple[float, float] | None], Analysis | MediaError] = {}
         self._sounds: dict[tuple[str, tuple[int, ...]], AudioTrack] = {}
@@ -93,7 +100,8 @@ class Measurer:
         key = (path, span)
         if key not in self._analyses:
             try:
-                self._analyses[key] = analyze_file(path, AnalysisOptions(estimator=self.settings, span=span))
+                self._analyses[key] = analyze_file(path, AnalysisOptions(estimator=self.settings, span=span),
+                                                   progress=self.progress)
             except MediaError as exc:
                 self._analyses[key] = exc
         found = self._analyses[key]
@@ -141,6 +149,7 @@ class Measurer:
             pad = Fraction(max(self.settings.search_ranges()) / 1000.0)  # room for the widest search
             sound = self._sound(audio.sound.path, audio.sound.channels)
             laid = _laid(sound, picture_in - pad, picture_out + pad, shift)
+            self.progress(0.95, "estimating offset")
             self._heard[key] = estimate_sync(face, laid, fps=float(rate), settings=self.settings)
         return self._heard[key]
 
