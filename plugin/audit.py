@@ -37,6 +37,8 @@ LEGEND = {
     "in_sync": Outcome("Green", "Green", "measured in sync: left as it was"),
     "inconclusive": Outcome("Yellow", "Yellow", "could not be measured: left as it was"),
     "check": Outcome("Pink", "Pink", "left as it was, but its sound sits off its picture: check it by eye"),
+    "left": Outcome("Violet", "Lavender", "out of sync, left as it was by choice: unticked in the review or under "
+                                          "the confidence set for leaving clips to the editor"),
     "skipped": Outcome("Tan", "Sand", "not a clip LipAlign can measure or change yet: left as it was"),
     "missing": Outcome("Chocolate", "Red", "an edit failed and its audio could not be put back: revert restores it"),
 }

@@ -21,7 +21,9 @@ The server half runs in whatever Python Resolve offers (3.6+): standard library,
 import hmac
 import json
 import os
-from typing import IO, Any, Callable, Dict, FrozenSet, List, Optional
+import sys
+import threading
+from typing import IO, Any, Callable, Dict, FrozenSet, List, Optional, TextIO, Tuple
 
 from plugin.resolve_api import ALL_METHODS
 
@@ -179,6 +181,9 @@ class RemoteResolve(RemoteObject):
         self._token = token
         self._next_id = 0
         self._proxies = {ROOT: self}  # type: Dict[int, RemoteObject]
+        # The panel calls Resolve from its measuring thread and from its window (the playhead): one message
+        # and its reply at a time keep the channel in step.
+        self._lock = threading.RLock()
 
     @classmethod
     def from_environment(cls, replies: IO[str], requests: IO[str]) -> "RemoteResolve":
@@ -209,6 +214,10 @@ class RemoteResolve(RemoteObject):
         return value
 
     def request(self, op: str, handle: int, method: str = "", args: Optional[List[Any]] = None) -> Any:
+        with self._lock:
+            return self._request(op, handle, method, args)
+
+    def _request(self, op: str, handle: int, method: str, args: Optional[List[Any]]) -> Any:
         self._next_id += 1
         message = {"id": self._next_id, "token": self._token, "op": op, "handle": handle}
         if op == "call":
@@ -229,5 +238,18 @@ class RemoteResolve(RemoteObject):
         """Send an event (progress, log, done, error) to the menu script; no reply comes back."""
         message = {"op": op, "token": self._token}
         message.update(fields)
-        self._requests.write(json.dumps(message) + "\n")
-        self._requests.flush()
+        with self._lock:
+            self._requests.write(json.dumps(message) + "\n")
+            self._requests.flush()
+
+
+def worker_channel() -> Tuple[TextIO, TextIO]:
+    """The worker's ends of the bridge (replies in, requests out), with fd 1 moved aside so that stray prints
+    cannot corrupt the channel.
+
+    Native libraries (MediaPipe, FFmpeg) write to fd 1 directly; after this they land in stderr (the log).
+    """
+    requests = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8", buffering=1)
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    sys.stdout = sys.stderr
+    return sys.stdin, requests

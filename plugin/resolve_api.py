@@ -29,7 +29,7 @@ METHODS = {
     "Timeline": ("GetName", "GetUniqueId", "GetStartFrame", "GetStartTimecode", "GetSetting", "GetTrackCount",
                  "AddTrack", "GetItemListInTrack", "GetIsTrackLocked", "SetTrackName", "GetTrackSubType",
                  "DeleteTrack", "DeleteClips", "SetClipsLinked", "AddMarker", "GetMarkers", "DeleteMarkerAtFrame",
-                 "DuplicateTimeline", "GetSelectedClips", "GetMarkInOut"),
+                 "DuplicateTimeline", "GetSelectedClips", "GetMarkInOut", "SetCurrentTimecode"),
     "TimelineItem": ("GetName", "SetName", "GetUniqueId", "GetStart", "GetEnd", "GetLeftOffset", "GetRightOffset",
                      "GetTrackTypeAndIndex",
                      "GetSourceStartTime", "GetSourceEndTime", "GetMediaPoolItem", "GetLinkedItems",

@@ -14,27 +14,28 @@ LipAlign looked at gets a clip colour and a marker for its outcome, and every ch
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from core.errors import MediaError
 from core.model import Report, SyncResult
-from core.progress import ProgressFn, no_progress
+from core.progress import Cancelled, ProgressFn, no_progress, progress_part
 from core.stopping import stops_held
 from core.tolerance import PRESETS, Tolerance, parse_tolerance
 from plugin.audit import LEGEND, AuditRecord, audit_records, legend_frame, legend_json, legend_note
 from plugin.measure import Measurer
-from plugin.plan import STRATEGIES, AudioRef, ClipRef, Decision, decide
-from plugin.reading import SCOPES, Reading, read_clips, read_timeline_info, scope_filter
+from plugin.plan import STRATEGIES, AudioRef, ClipRef, Decision, TimelineInfo, decide
+from plugin.reading import SCOPES, Reading, Scope, read_clips, read_timeline_info, scope_filter
 from plugin.render import render_folder
 from plugin.resolve_api import ResolveUnsupported, has_method
 from plugin.revert import SUMMARY_SCHEMA, open_project, revert_timeline
 from plugin.session import NotApplied, Session
 from plugin.strategies import Edit, apply
 
-__all__ = ["SUMMARY_SCHEMA", "align_timeline", "revert_timeline"]
+__all__ = ["SUMMARY_SCHEMA", "MeasuredClip", "TimelineMeasurement", "align_timeline", "apply_measurement", "clip_key",
+           "measure_timeline", "revert_timeline"]
 
 
 @dataclass
@@ -44,8 +45,70 @@ class _Sound:
     group: tuple[AudioRef, ...]
     decision: Decision
     measurement: dict[str, Any] | None
+    sync: SyncResult | None = None
     record: AuditRecord | None = None
     refused: bool = False  # the change was decided but could not be made (the timeline was left as it was)
+    left: bool = False  # a change was decided, but the editor (or the confidence floor) chose to leave it
+
+
+@dataclass
+class MeasuredClip:
+    """One talking-head clip of a measured timeline: its sounds, each measured and decided.
+
+    ``ticked`` is whether the clip would be changed by default: it has a change to make and every sound's
+    confidence reaches the run's ``min_confidence``. ``tickable`` is whether ticking it could change it: it
+    has a change to make, or a withheld best reading the editor may accept.
+    """
+
+    clip: ClipRef
+    sounds: list[_Sound]
+
+    @property
+    def key(self) -> str:
+        return clip_key(self.clip)
+
+    @property
+    def confidence(self) -> float:
+        return min((s.sync.confidence for s in self.sounds if s.sync is not None), default=0.0)
+
+    def ticked(self, min_confidence: float) -> bool:
+        return any(s.decision.action != "none" for s in self.sounds) and self.confidence >= min_confidence
+
+    @property
+    def tickable(self) -> bool:
+        return any(s.decision.action != "none" or _best_reading(s.sync) is not None for s in self.sounds)
+
+
+@dataclass
+class TimelineMeasurement:
+    """What one Measure found on the current timeline, before anything changed.
+
+    It keeps the session and the measurer, so :func:`apply_measurement` edits with the same measurements
+    (nothing is measured twice). ``complete`` is False when the run was cancelled: ``clips`` holds the clips
+    measured before that, and only they can be changed.
+    """
+
+    session: Session
+    original: TimelineInfo
+    reused: bool
+    scope: str
+    chosen: Scope
+    strategy: str
+    tolerance: Tolerance
+    min_confidence: float
+    reading: Reading
+    measurer: Measurer
+    clips: list[MeasuredClip]
+    complete: bool = True
+
+    def default_ticks(self) -> set[str]:
+        """The keys of the clips a run changes unless the editor says otherwise."""
+        return {c.key for c in self.clips if c.ticked(self.min_confidence)}
+
+
+def clip_key(clip: ClipRef) -> str:
+    """Where a clip's picture sits (track and record start), which a duplicate timeline keeps (not its item id)."""
+    return f"V{clip.video_track_index}@{clip.record_start}"
 
 
 def _resolve_tolerance(tolerance: Tolerance | str | None) -> Tolerance:
@@ -56,9 +119,11 @@ def _resolve_tolerance(tolerance: Tolerance | str | None) -> Tolerance:
 
 def align_timeline(resolve: Any, *, scope: str = "timeline", strategy: str = "auto", apply: bool = True,
                    progress: ProgressFn | None = None, tolerance: Tolerance | str | None = None,
-                   analyze: Callable[[str], Report] | None = None,
-                   render_to: str | Path | None = None) -> dict[str, Any]:
+                   analyze: Callable[[str], Report] | None = None, render_to: str | Path | None = None,
+                   search_ms: float | None = None, min_confidence: float = 0.0) -> dict[str, Any]:
     """Measure every talking-head clip of the current timeline and bring its sound onto the lips.
+
+    :func:`measure_timeline` then, with ``apply``, :func:`apply_measurement` of its default ticks.
 
     Parameters
     ----------
@@ -73,6 +138,8 @@ def align_timeline(resolve: Any, *, scope: str = "timeline", strategy: str = "au
     analyze : measures one media file's own sound; defaults to the lip analysis, once per file (or stretch).
     render_to : the folder for corrected audio (the configuration's); default a LipAlign folder in the project's
         cache folder.
+    search_ms : the offset searched for first, either way (default the estimator's).
+    min_confidence : clips measured with less confidence than this (0-1) are left for the editor.
 
     Returns
     -------
@@ -87,36 +154,100 @@ def align_timeline(resolve: Any, *, scope: str = "timeline", strategy: str = "au
         Resolve older than the manifest's minimum, no project or timeline, an empty selection or no In/Out
         marks, or a refused duplicate; raised before anything changes.
     ValueError
-        Unknown scope or strategy, or a malformed tolerance.
+        Unknown scope or strategy, or a malformed tolerance or search range.
+    """
+    progress = progress or no_progress
+    measured = measure_timeline(resolve, scope=scope, strategy=strategy, tolerance=tolerance, analyze=analyze,
+                                search_ms=search_ms, min_confidence=min_confidence,
+                                progress=progress_part(progress, 0.0, 0.9))
+    return apply_measurement(measured, apply=apply, render_to=render_to, progress=progress_part(progress, 0.9, 1.0))
+
+
+def measure_timeline(resolve: Any, *, scope: str = "timeline", strategy: str = "auto",
+                     tolerance: Tolerance | str | None = None, analyze: Callable[[str], Report] | None = None,
+                     search_ms: float | None = None, min_confidence: float = 0.0,
+                     progress: ProgressFn | None = None) -> TimelineMeasurement:
+    """Read the current timeline and measure and decide each of its talking-head clips; change nothing.
+
+    ``progress`` may raise :class:`core.progress.Cancelled` (checked many times within each clip): the clips
+    measured before it are kept and the measurement is returned with ``complete`` False. The other
+    parameters are those of :func:`align_timeline`.
     """
     if scope not in SCOPES:
         raise ValueError(f"scope must be one of {', '.join(SCOPES)}, not {scope!r}")
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
+    if not 0.0 <= min_confidence <= 1.0:
+        raise ValueError(f"the confidence below which clips are left must be 0 to 1, not {min_confidence:g}")
     progress = progress or no_progress
     tol = _resolve_tolerance(tolerance)
     session = open_project(resolve)
-    original = session.info
     reused = legend_frame(session.timeline.GetMarkers() or {}) is not None
     chosen = scope_filter(scope, session)
     reading = _read(session, chosen)
-    measurer = Measurer(tol, analyze)
+    measurer = Measurer(tol, analyze, search_ms=search_ms)
     measurer.plan(reading.clips)
-    plans = []
-    for number, clip in enumerate(reading.clips):
-        progress(number / max(len(reading.clips), 1) * 0.9, f"measuring {clip.name}")
-        plans.append(_plan_clip(session, clip, measurer, strategy, tol))
+    found = TimelineMeasurement(session, session.info, reused, scope, chosen, strategy, tol, min_confidence,
+                                reading, measurer, [])
+    count = max(len(reading.clips), 1)
+    try:
+        for number, clip in enumerate(reading.clips):
+            def within(fraction: float, stage: str, number: int = number, name: str = clip.name) -> None:
+                progress((number + fraction) / count, f"measuring {name}: {stage}")
+
+            within(0.0, "reading")
+            measurer.progress = within
+            found.clips.append(MeasuredClip(clip, _plan_clip(session, clip, measurer, strategy, tol)))
+    except Cancelled:
+        found.complete = False
+        reading.notes.append(f"cancelled after measuring {len(found.clips)} of {len(reading.clips)} clips: only "
+                             "those can be changed")
+    finally:
+        measurer.progress = no_progress
+    if found.complete:  # a cancelled run's progress would only raise again
+        progress(1.0, "measured")
+    return found
+
+
+def apply_measurement(measured: TimelineMeasurement, *, ticked: Collection[str] | None = None, apply: bool = True,
+                      render_to: str | Path | None = None, progress: ProgressFn | None = None) -> dict[str, Any]:
+    """Make the changes a measurement decided, on a duplicate of the timeline, for the ticked clips.
+
+    Parameters
+    ----------
+    measured : from :func:`measure_timeline` (its timeline must still be the current one).
+    ticked : keys (:func:`clip_key`) of the clips to change; default :meth:`TimelineMeasurement.default_ticks`.
+        A ticked clip whose measurement was withheld gets its best reading; an unticked clip is left as it is.
+    apply : False only reports what would be done.
+    render_to : see :func:`align_timeline`.
+    progress : called with (fraction done, stage) once per clip.
+
+    Returns
+    -------
+    dict
+        The run's summary, as :func:`align_timeline` returns it.
+    """
+    progress = progress or no_progress
+    session, tol, strategy, measurer = measured.session, measured.tolerance, measured.strategy, measured.measurer
+    ticks = measured.default_ticks() if ticked is None else set(ticked)
+    reading, original, reused = measured.reading, measured.original, measured.reused
+    plans = [(m.clip, _ticked(m, m.key in ticks, measured.min_confidence, session, strategy, tol))
+             for m in measured.clips]
     folder, where = render_folder(session.project, render_to)
     changes = apply and any(s.decision.action != "none" for _, sounds in plans for s in sounds)
     if changes and not reused:
         session = _duplicate(session)
-        reading = _read(session, chosen)
-        plans = [_plan_clip(session, clip, measurer, strategy, tol) for clip in reading.clips]
+        reading = _read(session, measured.chosen)
+        by_key = {m.key: m for m in measured.clips}
+        plans = [(clip, _ticked(MeasuredClip(clip, _plan_clip(session, clip, measurer, strategy, tol)),
+                                clip_key(clip) in ticks, measured.min_confidence, session, strategy, tol))
+                 for clip in reading.clips if clip_key(clip) in by_key]
     edited = changes or (apply and reused)
     entries = []
     try:
         sequence = _last_sequence(session) + 1
-        for clip, sounds in plans:
+        for number, (clip, sounds) in enumerate(plans):
+            progress(number / max(len(plans), 1), f"{'changing' if edited else 'deciding'} {clip.name}")
             entry = _entry(clip, sounds)
             if edited:
                 sequence = _edit_clip(session, clip, sounds, reading, strategy, folder, entry, sequence)
@@ -145,11 +276,47 @@ def align_timeline(resolve: Any, *, scope: str = "timeline", strategy: str = "au
                      "duplicate": edited and not reused, "reused": edited and reused,
                      "original": {"name": original.name, "id": original.unique_id}},
         "resolve": session.caps.to_dict(),
-        "scope": scope, "strategy": strategy, "apply": apply, "tolerance": tol.name,
+        "scope": measured.scope, "strategy": strategy, "apply": apply, "tolerance": tol.name,
+        "min_confidence": measured.min_confidence, "complete": measured.complete,
         "clips": entries, "skipped": reading.skipped, "notes": notes,
         "legend": {name: {"clip_color": o.clip_color, "marker_color": o.marker_color, "meaning": o.meaning}
                    for name, o in LEGEND.items()},
     }
+
+
+def _best_reading(sync: SyncResult | None) -> SyncResult | None:
+    """A withheld measurement taken at its best reading, for an editor who ticks it (None when there is none)."""
+    if sync is None or sync.verdict != "inconclusive" or sync.offset_ms is None:
+        return None
+    return replace(sync, verdict="offset", drift_ms_per_min=0.0, splices=[])
+
+
+def _ticked(measured: MeasuredClip, ticked: bool, min_confidence: float, session: Session, strategy: str,
+            tol: Tolerance) -> list[_Sound]:
+    """The clip's sounds with the editor's choice applied: unticked ones left, ticked withheld ones accepted."""
+    clip, sounds = measured.clip, measured.sounds
+    if not ticked:
+        if measured.ticked(min_confidence):
+            why = "unticked in the review"
+        elif measured.confidence < min_confidence and any(s.decision.action != "none" for s in sounds):
+            why = (f"measured with {measured.confidence:.0%} confidence, under the {min_confidence:.0%} below which "
+                   "clips are left for the editor")
+        else:
+            return sounds
+        return [replace(s, left=True, decision=replace(s.decision, action="none", reason=f"{s.decision.reason}; "
+                                                       f"{why}: left as it was")) if s.decision.action != "none"
+                else s for s in sounds]
+    accepted = []
+    for sound in sounds:
+        best = _best_reading(sound.sync) if sound.decision.action == "none" else None
+        if best is None:
+            accepted.append(sound)
+            continue
+        decision = _decision(session, clip, sound.group, best, strategy, tol)
+        decision = replace(decision, reason=f"the editor accepted the withheld best reading ({best.offset_ms:+.0f} ms, "
+                                            f"{best.confidence:.0%} confidence): {decision.reason}")
+        accepted.append(replace(sound, decision=decision, measurement=_measurement(best, decision, sound.group)))
+    return accepted
 
 
 def _read(session: Session, chosen: Any) -> Reading:
@@ -161,7 +328,7 @@ def _read(session: Session, chosen: Any) -> Reading:
 
 
 def _plan_clip(session: Session, clip: ClipRef, measurer: Measurer, strategy: str,
-               tol: Tolerance) -> tuple[ClipRef, list[_Sound]]:
+               tol: Tolerance) -> list[_Sound]:
     """Measure and decide each sound of ``clip``."""
     sounds = []
     for group in clip.sounds():
@@ -175,12 +342,18 @@ def _plan_clip(session: Session, clip: ClipRef, measurer: Measurer, strategy: st
         except MediaError as exc:
             sounds.append(_Sound(group, Decision("none", f"not measured: {exc}"), None))
             continue
-        decision = decide(clip, sync, strategy=strategy, tolerance=tol, group=group,
-                          speed_available=session.caps.speed_property and not group[0].sound.on_timeline)
-        if strategy == "auto" and decision.slip_frames and decision.action in ("slip", "speed"):
-            decision = _unless_a_rebuild_drops(session, clip, group, decision)
-        sounds.append(_Sound(group, decision, _measurement(sync, decision, group)))
-    return clip, sounds
+        decision = _decision(session, clip, group, sync, strategy, tol)
+        sounds.append(_Sound(group, decision, _measurement(sync, decision, group), sync))
+    return sounds
+
+
+def _decision(session: Session, clip: ClipRef, group: tuple[AudioRef, ...], sync: SyncResult, strategy: str,
+              tol: Tolerance) -> Decision:
+    decision = decide(clip, sync, strategy=strategy, tolerance=tol, group=group,
+                      speed_available=session.caps.speed_property and not group[0].sound.on_timeline)
+    if strategy == "auto" and decision.slip_frames and decision.action in ("slip", "speed"):
+        decision = _unless_a_rebuild_drops(session, clip, group, decision)
+    return decision
 
 
 def _unless_a_rebuild_drops(session: Session, clip: ClipRef, group: tuple[AudioRef, ...],
@@ -215,6 +388,8 @@ def _outcome(sounds: list[_Sound]) -> str:
         return "changed"
     if any(s.decision.check or s.refused for s in sounds):
         return "check"
+    if any(s.left for s in sounds):
+        return "left"
     verdicts = [s.measurement["verdict"] if s.measurement else None for s in sounds]
     if verdicts and all(v is not None and v != "inconclusive" for v in verdicts) and all(
             "in sync" in s.decision.reason for s in sounds):
@@ -226,7 +401,8 @@ def _entry(clip: ClipRef, sounds: list[_Sound]) -> dict[str, Any]:
     """The clip's line in the summary (before any edit)."""
     first = sounds[0] if sounds else None
     return {
-        "clip": clip.name, "video_item_id": clip.video_item_id, "audio_item_ids": [a.item_id for a in clip.audio],
+        "key": clip_key(clip), "clip": clip.name, "video_item_id": clip.video_item_id,
+        "audio_item_ids": [a.item_id for a in clip.audio],
         "track": f"V{clip.video_track_index}", "audio_tracks": [f"A{a.track_index}" for a in clip.audio],
         "record_start": clip.record_start, "record_end": clip.record_end, "media_path": clip.media_path,
         "measurement": first.measurement if first else None,

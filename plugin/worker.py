@@ -7,7 +7,10 @@ summary JSON through :mod:`core.fileio`. SIGINT, SIGTERM and SIGHUP stop it as t
 (:mod:`core.stopping`): between timeline edits, never inside one.
 
     python -m plugin.worker [--revert] [--scope timeline|selection|in-out] [--strategy auto|slip|conform|speed]
-                            [--measure-only] [--summary PATH] [--render-folder DIR] [--external] [--window]
+                            [--tolerance PRESET] [--search-ms N] [--min-confidence C]
+                            [--measure-only] [--summary PATH] [--render-folder DIR] [--external]
+
+It shows no window: the menu entry opens the panel (:mod:`plugin.panel`); this is for scripted runs.
 """
 
 from __future__ import annotations
@@ -15,22 +18,18 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import sys
 import traceback
 from pathlib import Path
-from typing import Any, TextIO
-
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication
+from typing import Any
 
 from core.errors import MediaError
 from core.fileio import write_text_output
-from core.stopping import Stopped, stop_requested, stop_signals_handled, stops_held
+from core.stopping import Stopped, stop_signals_handled
+from core.tolerance import PRESET_NAMES
 from plugin import timeline
-from plugin.bridge import BridgeError, RemoteResolve
+from plugin.bridge import BridgeError, RemoteResolve, worker_channel
 from plugin.resolve_api import ResolveUnsupported, check_support
-from plugin.ui import Cancelled, ProgressWindow
 
 EXIT_OK, EXIT_FAILED, EXIT_REFUSED = 0, 1, 2
 
@@ -41,26 +40,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--revert", action="store_true", help="undo LipAlign's changes on the current timeline")
     parser.add_argument("--scope", choices=("timeline", "selection", "in-out"), default="timeline")
     parser.add_argument("--strategy", choices=("auto", "slip", "conform", "speed"), default="auto")
+    parser.add_argument("--tolerance", default="broadcast", help=f"what counts as in sync: {', '.join(PRESET_NAMES)}")
+    parser.add_argument("--search-ms", type=float, help="offset searched for first, either way (ms)")
+    parser.add_argument("--min-confidence", type=float, default=0.0,
+                        help="leave clips measured with less confidence than this (0-1) for the editor")
     parser.add_argument("--measure-only", action="store_true", help="measure and decide; change nothing")
     parser.add_argument("--summary", type=Path, help="write the summary JSON here")
     parser.add_argument("--render-folder", type=Path,
                         help="write corrected audio here (default: a LipAlign folder in the project's cache folder)")
     parser.add_argument("--external", action="store_true",
                         help="drive Resolve Studio through DaVinciResolveScript instead of the menu script's bridge")
-    parser.add_argument("--window", action="store_true",
-                        help="show a progress window with a Cancel button (and the outcome until it is closed)")
     return parser.parse_args(argv)
-
-
-def _bridge_channel() -> tuple[TextIO, TextIO]:
-    """The pipes to the menu script, with fd 1 moved aside so stray prints cannot corrupt the channel.
-
-    Native libraries (MediaPipe, FFmpeg) write to fd 1 directly; after this they land in stderr (the log).
-    """
-    requests = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8", buffering=1)
-    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
-    sys.stdout = sys.stderr
-    return sys.stdin, requests
 
 
 def run(resolve: Any, args: argparse.Namespace, emit: Any) -> dict[str, Any]:
@@ -70,26 +60,13 @@ def run(resolve: Any, args: argparse.Namespace, emit: Any) -> dict[str, Any]:
         emit("log", text=note)
     if args.revert:
         return timeline.revert_timeline(resolve)
-    window = _window() if args.window else None
 
     def progress(fraction: float, stage: str) -> None:
         emit("progress", fraction=fraction, stage=stage)
-        if window is not None:
-            window.progress(fraction, stage)
 
-    summary = timeline.align_timeline(resolve, scope=args.scope, strategy=args.strategy,
-                                      apply=not args.measure_only, progress=progress, render_to=args.render_folder)
-    if window is not None:
-        window.show_summary(summary)
-    return summary
-
-
-def _window() -> ProgressWindow:
-    app = QApplication.instance() or QApplication([])
-    window = ProgressWindow()
-    window.show()
-    app.processEvents()
-    return window
+    return timeline.align_timeline(resolve, scope=args.scope, strategy=args.strategy, apply=not args.measure_only,
+                                   progress=progress, tolerance=args.tolerance, render_to=args.render_folder,
+                                   search_ms=args.search_ms, min_confidence=args.min_confidence)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -112,7 +89,7 @@ def _work(args: argparse.Namespace) -> int:
         def emit(op: str, **fields: Any) -> None:
             print(json.dumps({"op": op, **fields}), file=sys.stderr, flush=True)
     else:
-        replies, requests = _bridge_channel()
+        replies, requests = worker_channel()
         try:
             client = resolve = RemoteResolve.from_environment(replies, requests)
         except BridgeError as exc:
@@ -121,7 +98,7 @@ def _work(args: argparse.Namespace) -> int:
         emit = client.notify
     try:
         summary = run(resolve, args, emit)
-    except (ResolveUnsupported, MediaError, ValueError, Cancelled) as exc:
+    except (ResolveUnsupported, MediaError, ValueError) as exc:
         emit("error", message=str(exc))
         print(f"lipalign worker: {exc}", file=sys.stderr)
         return EXIT_REFUSED
@@ -136,23 +113,7 @@ def _work(args: argparse.Namespace) -> int:
     if args.summary:
         write_text_output(args.summary, json.dumps(summary, indent=2, sort_keys=True) + "\n")
     emit("done", summary=summary)
-    if args.window and not args.revert:
-        _show_until_closed()
     return EXIT_OK
-
-
-def _show_until_closed() -> None:
-    """Keep the outcome up until the editor closes the window; a stop signal closes it too.
-
-    Python runs signal handlers only between its own instructions, never inside Qt's event loop, so a
-    timer gives it that chance; the stop is held until the loop has ended.
-    """
-    app = QApplication.instance()
-    timer = QTimer()
-    timer.timeout.connect(lambda: stop_requested() and app.quit())
-    timer.start(200)
-    with stops_held():
-        app.exec()
 
 
 if __name__ == "__main__":

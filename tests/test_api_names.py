@@ -85,7 +85,7 @@ def resolve_calls(path: Path) -> set[str]:
     return calls
 
 
-PLUGIN_FILES = sorted([*(REPO / "plugin").glob("*.py"), *(REPO / "plugin" / "menu").glob("*.py")])
+PLUGIN_FILES = sorted((REPO / "plugin").rglob("*.py"))
 
 
 @pytest.mark.parametrize("path", PLUGIN_FILES, ids=lambda p: p.name)
