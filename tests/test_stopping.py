@@ -154,3 +154,30 @@ def test_outside_a_run_the_signals_are_left_alone():
         pass
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
 
+
+
+def test_the_panel_stops_cleanly_while_measuring(corpus, tmp_path):
+    resolve = FakeResolve("21.1")
+    resolve.GetProjectManager().GetCurrentProject().GetMediaPool().CreateEmptyTimeline("Interview")
+    place_clip(resolve, str(corpus / "real" / LONG_CLIP), 10)
+    before = resolve.snapshot(ids=False)
+    token = "7b" * 32
+    log = tmp_path / "panel.log"
+    env = dict(os.environ, **{TOKEN_ENV: token}, QT_QPA_PLATFORM="offscreen", XDG_CONFIG_HOME=str(tmp_path))
+    proc = subprocess.Popen([sys.executable, "-m", "plugin.panel", "--run", "measure,apply"], cwd=REPO, env=env,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log.open("w"), text=True, bufsize=1)
+    server = threading.Thread(target=BridgeServer(resolve, token).serve, args=(proc.stdout, proc.stdin), daemon=True)
+    server.start()
+    wait_for(lambda: children_of(proc.pid), proc, "face tracking")  # the long clip is tracked in several processes
+    time.sleep(2.0)
+    workers = children_of(proc.pid)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 143
+    said = one_line(log.read_text(), "lipalign panel: ")
+    assert said == "lipalign panel: stopped by SIGTERM; the timeline was left whole"
+    deadline = time.monotonic() + 10
+    while any(running(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in workers if running(pid)], "face-tracking processes outlived the stopped panel"
+    server.join(timeout=10)
+    assert resolve.snapshot(ids=False) == before

@@ -1,0 +1,246 @@
+"""The LipAlign panel driven as an editor drives it (pytest-qt, offscreen) against the Resolve fake.
+
+Edit mechanics measure shifted copies of a corpus clip against their original (to the sample, see
+kit.project.ReferenceMeasure); Cancel, the plot and the sync moments run the real lip analysis.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from kit.fake_resolve import place_clip
+from kit.project import ReferenceMeasure, content, items_by_track, new_project, original_of, timeline_of
+from PySide6.QtCore import QSettings, Qt
+
+from core.correct import write_corrected_media
+from core.model import Report, SyncResult
+from core.probe import probe
+from core.report import fix_from_sync
+from core.synth import synthesize
+from plugin.panel import instance as instance_module
+from plugin.panel.instance import PanelInstance
+from plugin.panel.settings import PanelSettings
+from plugin.panel.window import PanelWindow
+from plugin.review import CSV_COLUMNS
+from plugin.timeline import align_timeline, apply_measurement, measure_timeline
+
+BASE = "real/videoretalking__3.mp4"  # 25 fps, 5 s close-up
+LONG = "real/dfrf__cnn2_25fps.mp4"  # 25 fps news anchor, 71 s
+REPO = Path(__file__).resolve().parent.parent
+measure = ReferenceMeasure()
+
+
+@pytest.fixture(scope="module")
+def shifted(corpus, tmp_path_factory) -> dict[str, Path]:
+    """Copies of BASE whose sound is 120 ms late, 50 ms late, 80 ms early and in sync."""
+    folder = tmp_path_factory.mktemp("shifted")
+    made = {}
+    for name, late_ms in (("late120", 120.0), ("late50", 50.0), ("early80", -80.0), ("sync", 0.0)):
+        made[name] = folder / f"{name}.mp4"
+        write_corrected_media(corpus / BASE, made[name], offset_ms=-late_ms)
+        measure.originals[str(made[name])] = corpus / BASE
+    return made
+
+
+@pytest.fixture(scope="module")
+def talking(tmp_path_factory) -> Path:
+    """A synthetic talking head whose sound is 120 ms late (the lip analysis reads it firmly, with moments)."""
+    path = tmp_path_factory.mktemp("synth") / "anchor-late120.mp4"
+    synthesize(path, offset_ms=120.0, duration_s=8.0, seed=11)
+    return path
+
+
+def panel(qtbot, resolve, tmp_path, *, analyze=measure, defaults: PanelSettings | None = None) -> PanelWindow:
+    store = QSettings(str(tmp_path / "panel.ini"), QSettings.Format.IniFormat)
+    window = PanelWindow(resolve, store, defaults or PanelSettings(), analyze=analyze)
+    window.confirm = lambda title, question: True
+    qtbot.addWidget(window)
+    window.show()
+    return window
+
+
+def measure_now(qtbot, window: PanelWindow, timeout_ms: int = 120_000):
+    with qtbot.waitSignal(window.measured, timeout=timeout_ms) as got:
+        window.measure_button.click()
+    return got.args[0]
+
+
+def row(window: PanelWindow, clip: str):
+    return next(r for r in window.model.rows if r.clip == clip)
+
+
+def tick(window: PanelWindow, clip: str, ticked: bool) -> None:
+    index = window.model.index(window.model.rows.index(row(window, clip)), 0)
+    state = Qt.CheckState.Checked if ticked else Qt.CheckState.Unchecked
+    assert window.model.setData(index, state.value, Qt.ItemDataRole.CheckStateRole)
+
+
+def test_settings_change_what_is_measured_and_are_remembered(qtbot, shifted, tmp_path):
+    resolve = new_project("21.1")
+    place_clip(resolve, str(shifted["late50"]), 0)
+    place_clip(resolve, str(shifted["late120"]), 300)
+    window = panel(qtbot, resolve, tmp_path)
+    measure_now(qtbot, window)
+    late50 = row(window, "late50.mp4")
+    # 50 ms late is outside one frame (40 ms): a slip, ticked.
+    assert late50.ticked and late50.planned == "slip" and late50.offset_ms == pytest.approx(50.0, abs=1.0)
+
+    window.tolerance.setCurrentIndex(window.tolerance.findData("ebu-r37"))  # EBU R37 allows 60 ms late
+    window.scope.setCurrentIndex(window.scope.findData("in-out"))
+    assert timeline_of(resolve).SetMarkInOut(0, 200)  # the first clip only
+    measure_now(qtbot, window)
+    (only,) = window.model.rows
+    assert only.clip == "late50.mp4" and not only.ticked and only.planned == "none" and "ebu-r37" in only.reason
+
+    # The choices are remembered for the next panel; the custom tolerance reads its own limits.
+    again = panel(qtbot, resolve, tmp_path)
+    assert again.settings() == PanelSettings(scope="in-out", tolerance="ebu-r37")
+    again.tolerance.setCurrentIndex(again.tolerance.findData("custom"))
+    again.early_ms.setValue(20)
+    again.late_ms.setValue(30)
+    assert again.settings().tolerance == "custom:20:30"
+
+
+def test_unticked_rows_are_not_changed_and_apply_then_revert_restores_exactly(qtbot, shifted, tmp_path):
+    resolve = new_project("21.1")
+    for at, name in ((0, "late120"), (300, "early80"), (600, "sync")):
+        place_clip(resolve, str(shifted[name]), at)
+    original = content(timeline_of(resolve))
+    window = panel(qtbot, resolve, tmp_path)
+    measure_now(qtbot, window)
+    assert {r.clip for r in window.model.rows if r.ticked} == {"late120.mp4", "early80.mp4"}
+    assert not row(window, "sync.mp4").ticked and not row(window, "sync.mp4").tickable
+    tick(window, "early80.mp4", False)
+
+    with qtbot.waitSignal(window.applied, timeout=60_000) as got:
+        window.apply_button.click()
+    summary = got.args[0]
+    duplicate = timeline_of(resolve)
+    assert content(original_of(resolve)) == original  # the original is never edited
+    done = {c["clip"]: c for c in summary["clips"]}
+    assert done["late120.mp4"]["action"] == "slip" and done["early80.mp4"]["action"] == "none"
+    assert "unticked in the review" in done["early80.mp4"]["reason"] and done["early80.mp4"]["outcome"] == "left"
+    after = items_by_track(content(duplicate))
+    def early80(by_track: dict) -> list:
+        return [{**i, "color": None} for items in by_track.values() for i in items if i["name"] == "early80.mp4"]
+
+    assert early80(after) == early80(items_by_track(original))
+    # The table now says what was done, and can no longer be ticked.
+    assert row(window, "late120.mp4").action == "slip" and row(window, "late120.mp4").outcome == "changed"
+    assert not window.apply_button.isEnabled()
+
+    with qtbot.waitSignal(window.reverted, timeout=60_000) as got:
+        window.revert_button.click()
+    assert got.args[0]["failed"] == [] and content(duplicate) == original
+
+
+def test_cancel_stops_within_a_second_and_keeps_what_was_measured(qtbot, corpus, talking, tmp_path):
+    resolve = new_project("21.1")
+    place_clip(resolve, str(talking), 0)
+    place_clip(resolve, str(corpus / LONG), 300)
+    window = panel(qtbot, resolve, tmp_path, analyze=None)
+    stages: list[str] = []
+    window.measure_button.click()
+    window.job.progressed.connect(lambda fraction, stage: stages.append(stage))
+    qtbot.waitUntil(lambda: any("dfrf__cnn2_25fps.mp4: tracking lips" in s for s in stages), timeout=120_000)
+    started = time.monotonic()
+    with qtbot.waitSignal(window.measured, timeout=5_000) as got:
+        window.cancel_button.click()
+    stopped_after_s = time.monotonic() - started
+    assert stopped_after_s < 1.0, stopped_after_s
+    measured = got.args[0]
+    assert not measured.complete and [c.clip.name for c in measured.clips] == [talking.name]
+    verdicts = {r.clip: r.verdict for r in window.model.rows}
+    assert verdicts == {talking.name: "offset", "dfrf__cnn2_25fps.mp4": "not measured"}
+    assert "cancelled after measuring 1 of 2 clips" in window.message.text()
+
+    # The kept clip shows why: window estimates around +120 ms, the fitted line, and moments to check by eye.
+    window.table.selectRow(0)
+    shown = window.selected_row()
+    assert shown.clip == talking.name and window.plot.points is not None and window.plot.lines
+    assert all(abs(offset - 120.0) < 40.0 for _, offset, _ in shown.windows)
+    assert window.moments.count() == len(shown.moments) > 0
+    item = window.moments.item(0)
+    rect = window.moments.visualItemRect(item)
+    # A double-click is a press and release, then a second press: Qt activates the item pressed.
+    qtbot.mouseClick(window.moments.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.mouseDClick(window.moments.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert timeline_of(resolve).GetCurrentTimecode() == shown.moments[0].timecode
+    assert shown.moments[0].timecode.startswith("01:00:0")
+
+
+def test_export_writes_the_review_as_csv_and_json(qtbot, shifted, tmp_path):
+    resolve = new_project("21.1")
+    place_clip(resolve, str(shifted["late120"]), 0)
+    window = panel(qtbot, resolve, tmp_path)
+    measure_now(qtbot, window)
+    window.export_to(str(tmp_path / "review.csv"))
+    window.export_to(str(tmp_path / "review.json"))
+    with open(tmp_path / "review.csv", newline="") as handle:
+        (line,) = list(csv.DictReader(handle))
+    assert tuple(line) == CSV_COLUMNS and line["clip"] == "late120.mp4" and line["ticked"] == "yes"
+    assert float(line["offset_ms"]) == pytest.approx(120.0, abs=1.0) and line["timecode_in"] == "01:00:00:00"
+    review = json.loads((tmp_path / "review.json").read_text())
+    assert review["schema"] == "lipalign.review/1" and review["rows"][0]["planned"] == "slip"
+
+
+def _report(path: str, sync: SyncResult) -> Report:
+    return Report(path, probe(path), sync, [], fix_from_sync(sync, 25.0))
+
+
+def test_a_ticked_withheld_reading_is_applied_and_low_confidence_is_left_for_the_editor(shifted):
+    withheld = SyncResult("inconclusive", 120.0, 3.0, 0.0, 0.62, reason="not sure enough")
+    unsure = SyncResult("offset", -80.0, -2.0, 0.0, 0.7)
+    readings = {str(shifted["late120"]): withheld, str(shifted["early80"]): unsure}
+
+    def analyze(path: str) -> Report:
+        return _report(path, readings[path])
+
+    resolve = new_project("21.1")
+    place_clip(resolve, str(shifted["late120"]), 0)
+    place_clip(resolve, str(shifted["early80"]), 300)
+    # Headless, with a confidence floor: neither is changed, and the summary says why.
+    summary = align_timeline(resolve, analyze=analyze, min_confidence=0.8)
+    reasons = {c["clip"]: (c["action"], c["reason"]) for c in summary["clips"]}
+    assert reasons["early80.mp4"][0] == "none" and "70% confidence, under the 80%" in reasons["early80.mp4"][1]
+    assert reasons["late120.mp4"][0] == "none" and "inconclusive" in reasons["late120.mp4"][1]
+
+    measured = measure_timeline(resolve, analyze=analyze, min_confidence=0.8)
+    by_name = {c.clip.name: c for c in measured.clips}
+    assert measured.default_ticks() == set() and all(c.tickable for c in by_name.values())
+    summary = apply_measurement(measured, ticked={by_name["late120.mp4"].key})
+    done = {c["clip"]: c for c in summary["clips"]}
+    assert done["late120.mp4"]["action"] == "slip" and done["late120.mp4"]["measurement"]["slip_frames"] == 3
+    assert "accepted the withheld best reading (+120 ms" in done["late120.mp4"]["reason"]
+    assert done["early80.mp4"]["action"] == "none"
+
+
+def test_a_second_panel_brings_the_open_one_forward(qtbot, monkeypatch):
+    raised = []
+    monkeypatch.setattr(instance_module, "bring_forward", raised.append)
+    name = f"lipalign-test-{time.monotonic_ns()}"
+    first, second = PanelInstance(name), PanelInstance(name)
+    first.window = object()
+    try:
+        assert first.claim()
+        assert not second.claim()
+        qtbot.waitUntil(lambda: raised == [first.window], timeout=3_000)
+    finally:
+        first.release()
+        second.release()
+
+
+def test_the_demo_opens_measures_applies_and_saves_a_screenshot(tmp_path):
+    shot = tmp_path / "after-apply.png"
+    proc = subprocess.run([sys.executable, "-m", "plugin.panel", "--demo", "--run", "measure,apply",
+                           "--screenshot", str(shot)], cwd=REPO, capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert shot.stat().st_size > 20_000 and f"screenshot: {shot}" in proc.stdout
