@@ -28,7 +28,8 @@ from bootstrap import REPO, ensure_env
 sys.path.insert(0, str(REPO))
 from core.version import MANIFEST  # standard library only, like this installer
 
-MENU_SOURCE = REPO / MANIFEST["menu"]["script"]
+# "Auto-align lips" and "Revert LipAlign changes": Resolve lists each script of the folder under its file name.
+MENU_SOURCES = [REPO / MANIFEST[entry]["script"] for entry in ("menu", "revert_menu")]
 CONFIG_NAME = "LipAlign.config.json"  # the menu script reads this name beside itself
 
 
@@ -46,20 +47,21 @@ def user_scripts_folder(platform: str = sys.platform, home: Path | None = None) 
 
 
 def install(scripts: Path, python: Path, dry_run: bool) -> None:
-    target = scripts / MENU_SOURCE.name
     config = {"repo": str(REPO), "python": str(python)}
-    print(f"copy {MENU_SOURCE} -> {target}")
+    for source in MENU_SOURCES:
+        print(f"copy {source} -> {scripts / source.name}")
     print(f"write {scripts / CONFIG_NAME}: {json.dumps(config)}")
     if dry_run:
         return
     scripts.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(MENU_SOURCE, target)
+    for source in MENU_SOURCES:
+        shutil.copyfile(source, scripts / source.name)
     (scripts / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
     print("installed: restart DaVinci Resolve, then Workspace > Scripts > Auto-align lips")
 
 
 def uninstall(scripts: Path, dry_run: bool) -> None:
-    for path in (scripts / MENU_SOURCE.name, scripts / CONFIG_NAME):
+    for path in (*(scripts / source.name for source in MENU_SOURCES), scripts / CONFIG_NAME):
         if path.exists():
             print(f"remove {path}")
             if not dry_run:

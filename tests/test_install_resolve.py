@@ -25,18 +25,21 @@ def run(home: Path, *args: str) -> subprocess.CompletedProcess:
 def test_install_then_uninstall_into_a_temporary_home(tmp_path, monkeypatch):
     utility = tmp_path / ".local" / "share" / "DaVinciResolve" / "Fusion" / "Scripts" / "Utility"
     run(tmp_path, "--python", str(VENV_PYTHON))
-    script = utility / "Auto-align lips.py"
+    script, revert = utility / "Auto-align lips.py", utility / "Revert LipAlign changes.py"
     assert script.read_bytes() == (REPO / "plugin" / "menu" / "Auto-align lips.py").read_bytes()
+    assert revert.read_bytes() == (REPO / "plugin" / "menu" / "Revert LipAlign changes.py").read_bytes()
     config = json.loads((utility / "LipAlign.config.json").read_text())
     assert config == {"repo": str(REPO), "python": str(VENV_PYTHON)}
     # The installed script, from where Resolve would run it, finds LipAlign through that config.
     monkeypatch.delenv("LIPALIGN_HOME", raising=False)
     monkeypatch.delenv("LIPALIGN_PYTHON", raising=False)
     monkeypatch.delenv("LIPALIGN_WORKER_ARGS", raising=False)
+    monkeypatch.delenv("LIPALIGN_MODE", raising=False)
     names = runpy.run_path(str(script), run_name="lipalign_menu")
-    assert names["load_config"]() == {"repo": str(REPO), "python": str(VENV_PYTHON), "worker_args": []}
+    assert names["load_config"]() == {"repo": str(REPO), "python": str(VENV_PYTHON), "worker_args": [],
+                                      "mode": "panel"}
     run(tmp_path, "--uninstall")
-    assert not script.exists() and not (utility / "LipAlign.config.json").exists()
+    assert not script.exists() and not revert.exists() and not (utility / "LipAlign.config.json").exists()
 
 
 def test_dry_run_changes_nothing(tmp_path):

@@ -26,7 +26,9 @@ def test_manifest_describes_the_plugin():
     assert MANIFEST["menu"]["label"] == "Auto-align lips"
     assert MANIFEST["menu"]["location"] == "Workspace > Scripts"
     assert (REPO / MANIFEST["menu"]["script"]).is_file()
-    assert Path(MANIFEST["menu"]["script"]).stem == MANIFEST["menu"]["label"]  # Resolve lists scripts by file name
+    for entry in ("menu", "revert_menu"):  # Resolve lists scripts by file name
+        assert (REPO / MANIFEST[entry]["script"]).is_file()
+        assert Path(MANIFEST[entry]["script"]).stem == MANIFEST[entry]["label"]
     assert MANIFEST["resolve"]["minimum_version"] == "18.5"
     assert MANIFEST["resolve"]["recommended_version"] == "19.0.2"
     assert MANIFEST["python"]["requires"] == ">=3.10,<3.13"

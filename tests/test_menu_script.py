@@ -29,8 +29,9 @@ from plugin.resolve_api import ALL_METHODS
 
 REPO = Path(__file__).resolve().parent.parent
 MENU = REPO / "plugin" / "menu" / "Auto-align lips.py"
-# Files that run inside the Python Resolve offers (3.6+): the script and what it imports from LipAlign.
-OLD_PYTHON_FILES = [MENU, REPO / "plugin" / "bridge.py", REPO / "plugin" / "resolve_api.py",
+REVERT = REPO / "plugin" / "menu" / "Revert LipAlign changes.py"
+# Files that run inside the Python Resolve offers (3.6+): the scripts and what they import from LipAlign.
+OLD_PYTHON_FILES = [MENU, REVERT, REPO / "plugin" / "bridge.py", REPO / "plugin" / "resolve_api.py",
                     REPO / "plugin" / "__init__.py", REPO / "core" / "__init__.py", REPO / "core" / "version.py"]
 # The child processes that play Resolve import the fake from the test kit (tests/kit) and LipAlign from the repo.
 CHILD_PATH = os.pathsep.join([str(REPO), str(REPO / "tests")])
@@ -40,27 +41,31 @@ CHILD = r"""
 import json, os, runpy, sys
 from kit.fake_resolve import FakeResolve, place_clip
 
-menu, out, clips, runs = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), json.loads(sys.argv[4])
+out, clips, runs = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
 resolve = FakeResolve(os.environ.get("FAKE_RESOLVE_VERSION", "19.0.2"))
 resolve.GetProjectManager().GetCurrentProject().GetMediaPool().CreateEmptyTimeline("Interview")
 for path, offset, shift in clips:
     place_clip(resolve, path, offset, audio_shift=shift)
 result = {"before": resolve.snapshot(ids=False), "runs": []}
-for worker_args in runs:  # one Scripts-menu run each, on the same Resolve session
-    os.environ["LIPALIGN_WORKER_ARGS"] = worker_args
-    names = runpy.run_path(menu, init_globals={"resolve": resolve}, run_name="__main__")
+for menu, worker_args, mode in runs:  # one Scripts-menu run each, on the same Resolve session
+    os.environ["LIPALIGN_WORKER_ARGS"], os.environ["LIPALIGN_MODE"] = worker_args, mode
+    names = runpy.run_path(menu, init_globals={"resolve": resolve, "__file__": menu}, run_name="__main__")
     result["runs"].append({"summary": names["LAST_SUMMARY"], "after": resolve.snapshot(ids=False)})
 with open(out, "w") as handle:
     json.dump(result, handle, default=str)
 """
 
 
-def run_child(tmp_path: Path, clips: list, runs: list[str],
+def run_child(tmp_path: Path, clips: list, runs: list[str | tuple[Path, str, str]],
               version: str = "21.1") -> tuple[dict, subprocess.CompletedProcess]:
+    """Play Resolve in a child process: ``runs`` are worker arguments for the headless align script, or
+    (script, worker arguments, mode) triples."""
     out = tmp_path / "result.json"
     env = dict(os.environ, LIPALIGN_HOME=str(REPO), LIPALIGN_PYTHON=str(REPO / ".venv" / "bin" / "python"),
-               LIPALIGN_LOG_DIR=str(tmp_path / "logs"), PYTHONPATH=CHILD_PATH, FAKE_RESOLVE_VERSION=version)
-    proc = subprocess.run([sys.executable, "-c", CHILD, str(MENU), str(out), json.dumps(clips), json.dumps(runs)],
+               LIPALIGN_LOG_DIR=str(tmp_path / "logs"), PYTHONPATH=CHILD_PATH, FAKE_RESOLVE_VERSION=version,
+               XDG_CONFIG_HOME=str(tmp_path / "config"), QT_QPA_PLATFORM="offscreen")
+    runs = [[str(MENU), r, "headless"] if isinstance(r, str) else [str(r[0]), r[1], r[2]] for r in runs]
+    proc = subprocess.run([sys.executable, "-c", CHILD, str(out), json.dumps(clips), json.dumps(runs)],
                           env=env, capture_output=True, text=True, timeout=900, cwd=str(tmp_path))
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(out.read_text()), proc
@@ -106,6 +111,29 @@ def test_menu_script_drives_a_whole_run_against_the_fake_and_reverts_it(tmp_path
         assert any(clip["video_item_id"] in json.dumps(r) for r in records)
     # Revert, a second menu run, brings the duplicate back to the original's content exactly.
     assert revert["summary"] is not None
+    restored = revert["after"]["timelines"][1]
+    assert restored["tracks"] == original["tracks"] and restored["markers"] == original["markers"]
+
+
+def test_the_menu_entry_opens_the_panel_which_aligns_and_the_revert_entry_undoes_it(tmp_path, corpus):
+    # As above, but the way an editor gets it: the menu entry starts the panel (here told to press Measure, then
+    # Apply, then close), and the "Revert LipAlign changes" entry opens it to revert.
+    excerpt = first_seconds(corpus / "real" / "dfrf__cnn2_25fps.mp4", tmp_path / "anchor.mp4", 10.0)
+    early = tmp_path / "early120.mp4"
+    write_corrected_media(excerpt, early, offset_ms=120.0)
+    runs = [(MENU, "--run measure,apply", "panel"), (REVERT, "--run revert", "panel")]
+    result, proc = run_child(tmp_path, [[str(early), 0, 0]], runs)
+    align, revert = result["runs"]
+    log = "".join(p.read_text() for p in sorted((tmp_path / "logs").glob("lipalign-*.log")))
+    assert "-m plugin.panel --log" in log and "--revert" in log
+    summary = align["summary"]
+    assert summary is not None, (proc.stdout[-2000:], log[-3000:])
+    (clip,) = summary["clips"]
+    assert clip["action"] == "slip" and clip["measurement"]["slip_frames"] in (-2, -3, -4), clip
+    original = result["before"]["timelines"][0]
+    assert align["after"]["timelines"][0] == original
+    assert align["after"]["current_timeline"] == summary["timeline"]["name"] != original["name"]
+    assert revert["summary"] is not None and [r["clip"] for r in revert["summary"]["reverted"]] == [early.name]
     restored = revert["after"]["timelines"][1]
     assert restored["tracks"] == original["tracks"] and restored["markers"] == original["markers"]
 
@@ -199,7 +227,7 @@ def test_menu_script_runs_a_whole_alignment_in_python_3_6(tmp_path, corpus):
     to_child, from_parent = os.pipe()
     to_parent, from_child = os.pipe()
     env = dict(os.environ, LIPALIGN_HOME=str(REPO), LIPALIGN_PYTHON=str(REPO / ".venv" / "bin" / "python"),
-               LIPALIGN_LOG_DIR=str(tmp_path / "logs"))
+               LIPALIGN_LOG_DIR=str(tmp_path / "logs"), LIPALIGN_MODE="headless")
     env.pop("PYTHONPATH", None)
     with open(tmp_path / "console.txt", "w") as console:
         child = subprocess.Popen([str(PYTHON36), "-c", OLD_CHILD, str(to_child), str(from_child), token, str(MENU)],

@@ -6,11 +6,17 @@ worker there as a child process, and lends it the ``resolve`` object over the wo
 plugin/bridge.py, imported from the LipAlign folder so there is one copy of the protocol). Resolve's
 UI stays free: menu scripts run in their own process, and this one only answers the worker's calls.
 
+The worker is the LipAlign panel (``python -m plugin.panel``): a window where the editor chooses the
+settings, measures, reviews and applies. With the config's "mode" (or $LIPALIGN_MODE) set to "headless"
+it is the windowless worker (``python -m plugin.worker``) instead, for scripted runs. The "Revert LipAlign
+changes" entry runs this file with ``LIPALIGN_ACTION = "revert"``.
+
 Where LipAlign lives: $LIPALIGN_HOME (the LipAlign folder) or the "repo" key of LipAlign.config.json
 beside this script (written by installer/install_resolve.py); the worker's Python is $LIPALIGN_PYTHON,
 the config's "python", or the folder's .venv. Logs go to a per-user folder ($LIPALIGN_LOG_DIR to change).
-Extra worker options (e.g. "--revert" or "--strategy slip") come from the config's "worker_args" list
-or $LIPALIGN_WORKER_ARGS; the config's "render_folder" names where corrected audio is written.
+The studio's defaults (e.g. "--strategy slip", "--tolerance ebu-r37") come from the config's
+"worker_args" list or $LIPALIGN_WORKER_ARGS; the config's "render_folder" names where corrected audio is
+written.
 """
 
 import datetime
@@ -22,6 +28,7 @@ import subprocess
 import sys
 
 CONFIG_NAME = "LipAlign.config.json"
+MODES = ("panel", "headless")
 LAST_SUMMARY = None
 
 
@@ -79,7 +86,21 @@ def load_config():
         worker_args = shlex.split(os.environ["LIPALIGN_WORKER_ARGS"])
     if config.get("render_folder"):  # corrected audio goes here instead of the project's cache folder
         worker_args += ["--render-folder", config["render_folder"]]
-    return {"repo": repo, "python": python, "worker_args": worker_args}
+    mode = os.environ.get("LIPALIGN_MODE") or config.get("mode") or "panel"
+    if mode not in MODES:
+        raise ValueError("the config's mode must be one of {}, not {!r}".format(", ".join(MODES), mode))
+    return {"repo": repo, "python": python, "worker_args": worker_args, "mode": mode}
+
+
+def worker_command(config, action, log_path, summary_path):
+    """The command that starts the panel (or, headless, the worker) for ``action`` ("align" or "revert")."""
+    if config["mode"] == "headless":
+        command = [config["python"], "-m", "plugin.worker", "--summary", summary_path]
+    else:
+        command = [config["python"], "-m", "plugin.panel", "--log", log_path, "--summary", summary_path]
+    if action == "revert":
+        command.append("--revert")
+    return command + config["worker_args"]
 
 
 def find_resolve(names):
@@ -133,8 +154,8 @@ def show_event(log):
     return on_event
 
 
-def main(resolve):
-    """Run the worker against ``resolve``; return its summary (None when it failed)."""
+def main(resolve, action="align"):
+    """Run the panel (or the headless worker) against ``resolve``; return the last summary (None when none)."""
     folder = log_folder()
     if not os.path.isdir(folder):
         os.makedirs(folder)
@@ -158,7 +179,7 @@ def main(resolve):
     env["PYTHONPATH"] = config["repo"] + os.pathsep + env.get("PYTHONPATH", "")
     env["PYTHONUNBUFFERED"] = "1"
     summary_path = os.path.join(folder, "summary-{}.json".format(stamp))
-    command = [config["python"], "-m", "plugin.worker", "--summary", summary_path] + config["worker_args"]
+    command = worker_command(config, action, log.path, summary_path)
     log("starting " + " ".join(command), show=False)
     process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log.handle,
                                cwd=config["repo"], env=env, universal_newlines=True, encoding="utf-8", bufsize=1)
@@ -173,4 +194,4 @@ def main(resolve):
 
 
 if __name__ == "__main__":
-    LAST_SUMMARY = main(find_resolve(globals()))
+    LAST_SUMMARY = main(find_resolve(globals()), globals().get("LIPALIGN_ACTION", "align"))
