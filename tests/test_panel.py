@@ -154,6 +154,7 @@ def test_cancel_stops_within_a_second_and_keeps_what_was_measured(qtbot, corpus,
     with qtbot.waitSignal(window.measured, timeout=5_000) as got:
         window.cancel_button.click()
     stopped_after_s = time.monotonic() - started
+    print(f"Cancel answered in {stopped_after_s:.3f} s")
     assert stopped_after_s < 1.0, stopped_after_s
     measured = got.args[0]
     assert not measured.complete and [c.clip.name for c in measured.clips] == [talking.name]
@@ -189,6 +190,24 @@ def test_export_writes_the_review_as_csv_and_json(qtbot, shifted, tmp_path):
     assert float(line["offset_ms"]) == pytest.approx(120.0, abs=1.0) and line["timecode_in"] == "01:00:00:00"
     review = json.loads((tmp_path / "review.json").read_text())
     assert review["schema"] == "lipalign.review/1" and review["rows"][0]["planned"] == "slip"
+
+
+def test_the_review_sorts_by_value_and_filters_by_verdict(qtbot, shifted, tmp_path):
+    resolve = new_project("21.1")
+    for at, name in ((0, "late120"), (300, "early80"), (600, "late50")):
+        place_clip(resolve, str(shifted[name]), at)
+    window = panel(qtbot, resolve, tmp_path)
+    measure_now(qtbot, window)
+
+    def shown() -> list[str]:
+        return [window.proxy.index(r, 1).data() for r in range(window.proxy.rowCount())]
+
+    window.table.sortByColumn(5, Qt.SortOrder.DescendingOrder)  # offset, by its value (not its text)
+    assert shown() == ["late120.mp4", "late50.mp4", "early80.mp4"]
+    window.filter.setCurrentIndex(2)  # in sync: none of these
+    assert shown() == []
+    window.filter.setCurrentIndex(1)  # out of sync
+    assert len(shown()) == 3
 
 
 def _report(path: str, sync: SyncResult) -> Report:

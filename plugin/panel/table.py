@@ -138,8 +138,9 @@ class VerdictFilter(QSortFilterProxyModel):
         self.setSortRole(Qt.ItemDataRole.UserRole)
 
     def show_verdicts(self, verdicts: set[str]) -> None:
+        self.beginFilterChange()  # Qt 6.10: replaces invalidateFilter
         self.verdicts = set(verdicts)
-        self.invalidateFilter()
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
         if not self.verdicts:
