@@ -23,12 +23,15 @@ class AnalysisOptions:
     """What ``lipalign analyze`` can be told.
 
     ``span`` limits the measurement to media seconds ``(start, end)`` of a long file (the Resolve plugin measures
-    only around the parts a timeline uses); the audio keeps the search range on each side of it.
+    only around the parts a timeline uses); the audio keeps the search range on each side of it. ``processes``
+    is how many processes may track faces (default one per core for long clips); a batch that already runs
+    one file per process sets 1.
     """
 
     estimator: EstimatorSettings = field(default_factory=EstimatorSettings)
     project_rate: int = 48000
     span: tuple[float, float] | None = None
+    processes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,7 @@ def analyze_file(path: str | os.PathLike[str], options: AnalysisOptions | None =
     audio = decode_audio(path, ANALYSIS_RATE)
     if options.span is None:
         faces = track_faces_in_file(path, media.display_size, duration_s=media.duration_s,
-                                    frame_count=media.frame_count,
+                                    frame_count=media.frame_count, workers=options.processes,
                                     progress=progress_part(progress, 0.05, 0.9))
     else:
         start_s, end_s = options.span
