@@ -33,8 +33,8 @@ from core.progress import ProgressFn, no_progress, progress_part
 from core.stopping import ending_with_run, follow_parent
 
 __all__ = ["MAX_FACES", "MOUTH_FEATURES", "MOUTH_LOOK", "MOUTH_SHAPE", "FaceMeshTracker", "FaceRegion", "FaceTrack",
-           "concatenate_tracks", "counted_frames", "find_faces", "mouth_look", "mouth_shape", "quiet_native_stderr",
-           "track_face", "track_face_in_file", "track_faces_in_file"]
+           "concatenate_tracks", "counted_frames", "face_box", "find_faces", "mouth_look", "mouth_patch_warp",
+           "mouth_shape", "quiet_native_stderr", "track_face", "track_face_in_file", "track_faces_in_file"]
 
 # Face Mesh (468-point) indices.
 _EYE_OUTER = (33, 263)
@@ -187,6 +187,40 @@ def mouth_shape(points: np.ndarray) -> tuple[np.ndarray, float]:
     return np.asarray(values, np.float32), eye
 
 
+def face_box(points: np.ndarray) -> tuple[float, float, float, float]:
+    """The extent (x0, y0, x1, y1) of the face oval's landmarks, in the units of ``points`` (468, 2+)."""
+    outline = points[list(_FACE_OVAL), :2]
+    lo, hi = outline.min(axis=0), outline.max(axis=0)
+    return float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])
+
+
+def mouth_patch_warp(points: np.ndarray) -> np.ndarray | None:
+    """The affine map from picture pixels to the mouth patch :func:`mouth_look` reads (and a report draws).
+
+    The patch is centred between the inner lips (landmarks 13 and 14), turned so the outer mouth corners lie
+    level, and ``PATCH_W`` patch pixels span one eye distance.
+
+    Parameters
+    ----------
+    points : (468, 2+) array, landmark positions in a picture's pixels.
+
+    Returns
+    -------
+    (2, 3) float array for ``cv2.warpAffine``, or None when the eye distance is not positive (no usable face).
+    """
+    left, right = points[_OUTER_CORNERS[0], :2], points[_OUTER_CORNERS[1], :2]
+    eye = float(np.hypot(*(points[_EYE_OUTER[0], :2] - points[_EYE_OUTER[1], :2])))
+    if not eye > 0:
+        return None
+    centre = (points[13, :2] + points[14, :2]) / 2
+    angle = np.arctan2(right[1] - left[1], right[0] - left[0])
+    scale = PATCH_W / eye
+    cos, sin = np.cos(angle) * scale, np.sin(angle) * scale
+    warp = np.array([[cos, sin, 0.0], [-sin, cos, 0.0]])
+    warp[:, 2] = np.array([PATCH_W / 2, PATCH_H / 2]) - warp[:, :2] @ centre
+    return warp
+
+
 def mouth_look(image: np.ndarray, points: np.ndarray) -> np.ndarray:
     """Mouth appearance: a patch of the picture cut out along the lips, as a few cosine components.
 
@@ -204,16 +238,10 @@ def mouth_look(image: np.ndarray, points: np.ndarray) -> np.ndarray:
         The patch's 2-D cosine components of the lowest ``LOOK_ROWS`` x ``LOOK_COLUMNS`` orders but
         the constant one, then the darkness of its middle against the whole patch (an open mouth is dark).
     """
-    left, right = points[_OUTER_CORNERS[0], :2], points[_OUTER_CORNERS[1], :2]
-    eye = float(np.hypot(*(points[_EYE_OUTER[0], :2] - points[_EYE_OUTER[1], :2])))
-    if not eye > 0:
+    warp = mouth_patch_warp(points)
+    if warp is None:
         return np.full(len(MOUTH_LOOK), np.nan, np.float32)
-    centre = (points[13, :2] + points[14, :2]) / 2
-    angle = np.arctan2(right[1] - left[1], right[0] - left[0])
-    scale = PATCH_W / eye
-    cos, sin = np.cos(angle) * scale, np.sin(angle) * scale
-    warp = np.array([[cos, sin, 0.0], [-sin, cos, 0.0]])
-    warp[:, 2] = np.array([PATCH_W / 2, PATCH_H / 2]) - warp[:, :2] @ centre
+    scale = float(np.hypot(warp[0, 0], warp[0, 1]))
     patch = cv2.warpAffine(image, warp, (PATCH_W, PATCH_H), flags=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_REPLICATE)
     gray = patch.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
@@ -274,12 +302,7 @@ class FaceMeshTracker:
 
     def detect_faces(self, image: np.ndarray) -> list[tuple[float, float, float, float]]:
         """Boxes (x0, y0, x1, y1, fractions of the frame) of the faces in an RGB frame, found afresh."""
-        boxes = []
-        for points in _landmarks(self._detector.process(image)):
-            outline = points[list(_FACE_OVAL), :2]
-            lo, hi = outline.min(axis=0), outline.max(axis=0)
-            boxes.append((float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])))
-        return boxes
+        return [face_box(points) for points in _landmarks(self._detector.process(image))]
 
     def count_faces(self, image: np.ndarray) -> int:
         """How many faces are in an RGB frame (detected afresh, independent of tracking)."""

@@ -15,16 +15,7 @@ import numpy as np
 
 from core.decode import iter_video_frames
 from core.errors import MediaError
-from core.face import (
-    _EYE_OUTER,
-    _FACE_OVAL,
-    _OUTER_CORNERS,
-    PATCH_H,
-    PATCH_W,
-    FaceMeshTracker,
-    FaceTrack,
-    quiet_native_stderr,
-)
+from core.face import PATCH_H, PATCH_W, FaceMeshTracker, FaceTrack, face_box, mouth_patch_warp, quiet_native_stderr
 
 __all__ = ["THUMBNAIL_HEIGHT", "face_thumbnail", "mouth_patch_corners"]
 
@@ -88,16 +79,9 @@ def mouth_patch_corners(points: np.ndarray) -> np.ndarray | None:
     -------
     (4, 2) float array, or None when the eye distance is not positive (no usable face).
     """
-    left, right = points[_OUTER_CORNERS[0], :2], points[_OUTER_CORNERS[1], :2]
-    eye = float(np.hypot(*(points[_EYE_OUTER[0], :2] - points[_EYE_OUTER[1], :2])))
-    if not eye > 0:
+    warp = mouth_patch_warp(points)
+    if warp is None:
         return None
-    centre = (points[13, :2] + points[14, :2]) / 2
-    angle = np.arctan2(right[1] - left[1], right[0] - left[0])
-    scale = PATCH_W / eye
-    cos, sin = np.cos(angle) * scale, np.sin(angle) * scale
-    warp = np.array([[cos, sin, 0.0], [-sin, cos, 0.0]])
-    warp[:, 2] = np.array([PATCH_W / 2, PATCH_H / 2]) - warp[:, :2] @ centre
     back = cv2.invertAffineTransform(warp)  # patch pixels -> picture pixels
     corners = np.array([[0, 0], [PATCH_W, 0], [PATCH_W, PATCH_H], [0, PATCH_H]], np.float64)
     return corners @ back[:, :2].T + back[:, 2]
@@ -181,13 +165,12 @@ def _drawn_face(path: str, face: FaceTrack, time_s: float, tracker: FaceMeshTrac
     points = _find_landmarks(image, _box_near(face, time_s), tracker)
     if points is None:
         return None
-    outline = points[list(_FACE_OVAL)]
-    if not np.all(np.isfinite(outline)):
+    box = face_box(points)
+    if not np.all(np.isfinite(box)):
         return None
     height, width = image.shape[:2]
-    lo, hi = outline.min(axis=0), outline.max(axis=0)
-    face_box = np.array([lo[0] / width, lo[1] / height, hi[0] / width, hi[1] / height])
-    left, top, right, bottom = _pixel_box(face_box, width, height, CROP_MARGIN)
+    fractions = np.array([box[0] / width, box[1] / height, box[2] / width, box[3] / height])
+    left, top, right, bottom = _pixel_box(fractions, width, height, CROP_MARGIN)
     if right - left < 2 or bottom - top < 2:
         return None
     scale = THUMBNAIL_HEIGHT / (bottom - top)
@@ -196,7 +179,8 @@ def _drawn_face(path: str, face: FaceTrack, time_s: float, tracker: FaceMeshTrac
                       else cv2.INTER_CUBIC)
     # Drawn after scaling, so the lines are equally thin whatever the source size.
     origin = np.array([left, top], np.float64)
-    _outline(crop, np.array([lo, [hi[0], lo[1]], hi, [lo[0], hi[1]]]), origin, scale, BOX_RGB)
+    x0, y0, x1, y1 = box
+    _outline(crop, np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]]), origin, scale, BOX_RGB)
     patch = mouth_patch_corners(points)
     if patch is not None:
         _outline(crop, patch, origin, scale, PATCH_RGB)
