@@ -181,7 +181,7 @@ def pair_weights(mouth: np.ndarray, audio: np.ndarray) -> tuple[np.ndarray, ...]
 def test_calibration_fit_recovers_a_logistic_relation_and_the_threshold_holds_its_limits():
     rng = np.random.default_rng(10)
     x = rng.standard_normal((20000, len(EVIDENCE_NAMES)))
-    truth = np.array([1.5, -1.0, 0.5, 0.0, 0.0, 0.0])
+    truth = np.array([1.5, -1.0, 0.5, 0.0, 0.0, 0.0, 0.8, 0.0])
     y = rng.random(20000) < 1 / (1 + np.exp(-(x @ truth + 0.3)))
     weights, intercept = fit_calibration(x, y, np.ones(20000), l2=0.0)
     assert weights == pytest.approx(truth, abs=0.1) and intercept == pytest.approx(0.3, abs=0.1)

@@ -18,8 +18,11 @@ from scipy.optimize import minimize
 
 __all__ = ["EVIDENCE_NAMES", "Calibration", "Evidence", "choose_threshold", "fit_calibration"]
 
+# The last two let two opinions count for more where the peak they back is strong: the clip's own correlation
+# agreeing with a prominent peak, lip releases matching a strong one. Mismatched audio makes chance peaks
+# that one opinion may back, but rarely a strong peak that both back.
 EVIDENCE_NAMES = ("prominence", "strength", "log_seconds", "own_correlation_agrees", "lip_releases_matched",
-                  "log_search")
+                  "log_search", "prominence_if_own_agrees", "strength_times_releases")
 # L2 penalty of the logistic fit, per weight (the evidence is on scales of about 1 to 10).
 CALIBRATION_L2 = 1e-3
 
@@ -51,9 +54,10 @@ class Evidence:
 
     def vector(self) -> np.ndarray:
         """The evidence in the order of :data:`EVIDENCE_NAMES`."""
-        return np.array([self.prominence, self.strength, np.log(max(self.seconds, 0.1)),
-                         float(self.own_correlation_agrees), self.lip_releases_matched,
-                         np.log(self.search_ms / 1000.0)])
+        agrees = float(self.own_correlation_agrees)
+        return np.array([self.prominence, self.strength, np.log(max(self.seconds, 0.1)), agrees,
+                         self.lip_releases_matched, np.log(self.search_ms / 1000.0), self.prominence * agrees,
+                         self.strength * self.lip_releases_matched])
 
 
 @dataclass(frozen=True)
