@@ -41,7 +41,7 @@ def run(paths: list[str], workers: int) -> tuple[float, list[float], int]:
     from distributed import Client, LocalCluster
 
     with tempfile.TemporaryDirectory() as cache, \
-            LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+            LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
                          silence_logs=logging.ERROR) as cluster, Client(cluster) as client:
         started = time.monotonic()
         items = check_files(paths, QcSettings(), Path(cache), scheduler=cluster.scheduler_address)

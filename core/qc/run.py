@@ -117,7 +117,8 @@ def _client(workers: int, scheduler: str | None) -> Iterator[Any]:
         return
     if workers < 1:
         raise MediaError(f"--workers must be at least 1, not {workers}")
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+    # Any free port for the scheduler's HTTP endpoints: a studio's own scheduler may hold the usual 8787.
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
                            silence_logs=logging.ERROR)
     client = Client(cluster)
     try:
