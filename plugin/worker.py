@@ -26,10 +26,10 @@ from typing import Any
 from core.errors import MediaError
 from core.fileio import write_text_output
 from core.stopping import Stopped, stop_signals_handled
-from core.tolerance import PRESET_NAMES
 from plugin import timeline
 from plugin.bridge import BridgeError, RemoteResolve, worker_channel
 from plugin.resolve_api import ResolveUnsupported, check_support
+from plugin.run_settings import add_setting_arguments, settings_from_args
 
 EXIT_OK, EXIT_FAILED, EXIT_REFUSED = 0, 1, 2
 
@@ -38,12 +38,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m plugin.worker", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--revert", action="store_true", help="undo LipAlign's changes on the current timeline")
-    parser.add_argument("--scope", choices=("timeline", "selection", "in-out"), default="timeline")
-    parser.add_argument("--strategy", choices=("auto", "slip", "conform", "speed"), default="auto")
-    parser.add_argument("--tolerance", default="broadcast", help=f"what counts as in sync: {', '.join(PRESET_NAMES)}")
-    parser.add_argument("--search-ms", type=float, help="offset searched for first, either way (ms)")
-    parser.add_argument("--min-confidence", type=float, default=0.0,
-                        help="leave clips measured with less confidence than this (0-1) for the editor")
+    add_setting_arguments(parser)
     parser.add_argument("--measure-only", action="store_true", help="measure and decide; change nothing")
     parser.add_argument("--summary", type=Path, help="write the summary JSON here")
     parser.add_argument("--render-folder", type=Path,
@@ -64,9 +59,11 @@ def run(resolve: Any, args: argparse.Namespace, emit: Any) -> dict[str, Any]:
     def progress(fraction: float, stage: str) -> None:
         emit("progress", fraction=fraction, stage=stage)
 
-    return timeline.align_timeline(resolve, scope=args.scope, strategy=args.strategy, apply=not args.measure_only,
-                                   progress=progress, tolerance=args.tolerance, render_to=args.render_folder,
-                                   search_ms=args.search_ms, min_confidence=args.min_confidence)
+    settings = settings_from_args(args)
+    return timeline.align_timeline(resolve, scope=settings.scope, strategy=settings.strategy,
+                                   apply=not args.measure_only, progress=progress, tolerance=settings.tolerance,
+                                   render_to=args.render_folder, search_ms=settings.search_ms,
+                                   min_confidence=settings.min_confidence)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,9 +26,9 @@ from core.report import fix_from_sync
 from core.synth import synthesize
 from plugin.panel import instance as instance_module
 from plugin.panel.instance import PanelInstance
-from plugin.panel.settings import PanelSettings
 from plugin.panel.window import PanelWindow
 from plugin.review import CSV_COLUMNS
+from plugin.run_settings import RunSettings
 from plugin.timeline import align_timeline, apply_measurement, measure_timeline
 
 BASE = "real/videoretalking__3.mp4"  # 25 fps, 5 s close-up
@@ -57,9 +57,9 @@ def talking(tmp_path_factory) -> Path:
     return path
 
 
-def panel(qtbot, resolve, tmp_path, *, analyze=measure, defaults: PanelSettings | None = None) -> PanelWindow:
+def panel(qtbot, resolve, tmp_path, *, analyze=measure, defaults: RunSettings | None = None) -> PanelWindow:
     store = QSettings(str(tmp_path / "panel.ini"), QSettings.Format.IniFormat)
-    window = PanelWindow(resolve, store, defaults or PanelSettings(), analyze=analyze)
+    window = PanelWindow(resolve, store, defaults or RunSettings(), analyze=analyze)
     window.confirm = lambda title, question: True
     qtbot.addWidget(window)
     window.show()
@@ -101,7 +101,7 @@ def test_settings_change_what_is_measured_and_are_remembered(qtbot, shifted, tmp
 
     # The choices are remembered for the next panel; the custom tolerance reads its own limits.
     again = panel(qtbot, resolve, tmp_path)
-    assert again.settings() == PanelSettings(scope="in-out", tolerance="ebu-r37")
+    assert again.settings() == RunSettings(scope="in-out", tolerance="ebu-r37")
     again.tolerance.setCurrentIndex(again.tolerance.findData("custom"))
     again.early_ms.setValue(20)
     again.late_ms.setValue(30)

@@ -31,9 +31,9 @@ from core.stopping import Stopped, stop_requested, stop_signals_handled, stops_h
 from plugin.bridge import BridgeError, RemoteResolve, worker_channel
 from plugin.panel.instance import PanelInstance, bring_forward
 from plugin.panel.look import use_dark_look
-from plugin.panel.settings import add_setting_arguments, studio_defaults
 from plugin.panel.window import PanelWindow
 from plugin.resolve_api import ResolveUnsupported, check_support
+from plugin.run_settings import add_setting_arguments, settings_from_args
 
 EXIT_OK, EXIT_FAILED, EXIT_REFUSED = 0, 1, 2
 STEPS = ("measure", "apply", "revert")
@@ -84,7 +84,7 @@ def _connect(args: argparse.Namespace) -> tuple[Any, Any]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        defaults = studio_defaults(args)
+        defaults = settings_from_args(args)
     except ValueError as exc:
         print(f"lipalign panel: {exc}", file=sys.stderr)
         return EXIT_REFUSED

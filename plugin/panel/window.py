@@ -46,10 +46,11 @@ from core.version import VERSION
 from plugin.audit import LEGEND
 from plugin.panel.jobs import Job
 from plugin.panel.plot import OffsetPlot
-from plugin.panel.settings import PanelSettings, load_settings, save_settings
+from plugin.panel.settings import load_settings, save_settings
 from plugin.panel.table import CLIP_COLOURS, COLUMNS, ReviewModel, VerdictFilter
 from plugin.revert import open_project
 from plugin.review import ClipReview, Moment, review_rows, rows_to_csv, with_outcomes
+from plugin.run_settings import RunSettings
 from plugin.timeline import TimelineMeasurement, apply_measurement, measure_timeline, revert_timeline
 
 __all__ = ["PanelWindow"]
@@ -85,7 +86,7 @@ class PanelWindow(QMainWindow):
     reverted = Signal(dict)
     stopped = Signal(str)
 
-    def __init__(self, resolve: Any, store: QSettings, defaults: PanelSettings, *, log_path: str | None = None,
+    def __init__(self, resolve: Any, store: QSettings, defaults: RunSettings, *, log_path: str | None = None,
                  render_to: str | None = None, analyze: Callable[[str], Any] | None = None,
                  summary_path: str | None = None) -> None:
         super().__init__()
@@ -238,7 +239,7 @@ class PanelWindow(QMainWindow):
 
     # -- settings -----------------------------------------------------------------------------------------
 
-    def _show_settings(self, settings: PanelSettings) -> None:
+    def _show_settings(self, settings: RunSettings) -> None:
         _choose(self.scope, settings.scope)
         _choose(self.strategy, settings.strategy)
         preset = settings.tolerance if settings.tolerance in PRESETS else "custom"
@@ -250,11 +251,11 @@ class PanelWindow(QMainWindow):
         self.min_confidence.setValue(round(settings.min_confidence * 100))
         self._custom_tolerance_shown()
 
-    def settings(self) -> PanelSettings:
+    def settings(self) -> RunSettings:
         """What the controls say (ValueError when a combination is invalid)."""
         preset = self.tolerance.currentData()
         tolerance = preset if preset != "custom" else f"custom:{self.early_ms.value():g}:{self.late_ms.value():g}"
-        return PanelSettings(self.scope.currentData(), self.strategy.currentData(), tolerance,
+        return RunSettings(self.scope.currentData(), self.strategy.currentData(), tolerance,
                              float(self.search_ms.value()), self.min_confidence.value() / 100.0).checked()
 
     def _custom_tolerance_shown(self) -> None:
