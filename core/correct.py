@@ -116,9 +116,7 @@ def correction_from_sync(sync: SyncResult | dict) -> tuple[float, float]:
     inconclusive measurement.
     """
     if isinstance(sync, dict):
-        sync = SyncResult(sync.get("verdict", "inconclusive"), sync.get("offset_ms"), sync.get("offset_frames"),
-                          sync.get("drift_ms_per_min"), float(sync.get("confidence") or 0.0),
-                          reason=sync.get("reason") or "")
+        sync = SyncResult.from_dict(sync)
     correction = sync.correction()
     if correction is None:
         reason = sync.reason or "no offset measured"

@@ -6,8 +6,9 @@ and the Resolve plugin read; keep them stable.
 
 from __future__ import annotations
 
+import itertools
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
 REPORT_SCHEMA = "lipalign.report/1"
@@ -157,6 +158,28 @@ class SyncResult:
     @classmethod
     def inconclusive(cls, reason: str, *, tolerance: str = "broadcast") -> SyncResult:
         return cls("inconclusive", None, None, None, 0.0, [], reason, tolerance)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SyncResult:
+        """The result a report's ``sync`` record holds (what :meth:`Report.to_dict` wrote, or the part of it a
+        user kept): what is missing reads as not measured."""
+        names = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in names and v is not None}
+        return cls(**{"offset_ms": None, "offset_frames": None, "drift_ms_per_min": None, **values,
+                      "verdict": data.get("verdict") or "inconclusive",
+                      "confidence": float(data.get("confidence") or 0.0),
+                      "windows": [SyncWindow(**w) for w in data.get("windows") or []]})
+
+    def stretches(self, start_s: float, end_s: float) -> list[tuple[float, float, Correction]]:
+        """The correction over media seconds ``[start_s, end_s]``, one piece per stretch between the splices
+        inside it, as (start, end, correction); empty when the measurement is inconclusive."""
+        inside = sorted(float(s["time_s"]) for s in self.splices if start_s < s["time_s"] < end_s)
+        pieces = []
+        for a, b in itertools.pairwise([start_s, *inside, end_s]):
+            correction = self.correction(a, b)
+            if correction is not None:
+                pieces.append((a, b, correction))
+        return pieces
 
     def correction(self, start_s: float | None = None, end_s: float | None = None) -> Correction | None:
         """The correction for the whole clip, or for the media seconds ``[start_s, end_s)`` of it.

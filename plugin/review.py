@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import itertools
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
@@ -172,19 +171,10 @@ def _clip_row(measured: MeasuredClip, info: TimelineInfo, tolerance: Tolerance, 
 
 def _lines(sync: SyncResult | None, lag_ms: float) -> tuple[OffsetLine, ...]:
     """The fitted offset over the measured media, stretch by stretch where the file has splices."""
-    if sync is None or sync.offset_ms is None or not sync.windows:
+    if sync is None or not sync.windows:
         return ()
-    start, end = sync.windows[0].start_s, sync.windows[-1].end_s
-    drift = float(sync.drift_ms_per_min or 0.0) if sync.verdict == "drift" else 0.0
-    if not sync.splices:
-        return (OffsetLine(start, end, sync.offset_ms + drift * start / 60.0 + lag_ms, drift),)
-    edges = [start, *(float(s["time_s"]) for s in sorted(sync.splices, key=lambda s: s["time_s"])), end]
-    lines = []
-    for a, b in itertools.pairwise(edges):
-        correction = sync.correction(a, a)
-        if correction is not None:
-            lines.append(OffsetLine(a, b, correction.offset_ms + lag_ms, 0.0))
-    return tuple(lines)
+    return tuple(OffsetLine(a, b, correction.offset_at_ms(a) + lag_ms, correction.drift_ms_per_min)
+                 for a, b, correction in sync.stretches(sync.windows[0].start_s, sync.windows[-1].end_s))
 
 
 def _moments(sync: SyncResult | None, clip: ClipRef, info: TimelineInfo) -> tuple[Moment, ...]:

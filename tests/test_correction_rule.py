@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import pytest
 
 from core.correct import correction_from_sync
@@ -54,3 +56,15 @@ def test_each_stretch_of_a_spliced_clip_gets_its_own_offset():
     assert s.correction().offset_ms == 100.0  # the whole clip keeps the clip's own figure
     with pytest.raises(SpliceInRange, match=r"across a splice at 20\.00 s.*\+30 to \+190 ms"):
         s.correction(15.0, 25.0)
+
+
+def test_a_report_record_reads_back_and_gives_its_correction_stretch_by_stretch():
+    splices = [{"time_s": 20.0, "offset_before_ms": 30.0, "offset_after_ms": 190.0}]
+    s = SyncResult("drift", 100.0, 2.5, 60.0, 0.9, [SyncWindow(0.0, 5.0, 100.0, 0.9)], splices=[])
+    assert SyncResult.from_dict(asdict(s)) == s
+    assert [(a, b, c.offset_at_ms(b)) for a, b, c in s.stretches(0.0, 30.0)] == [(0.0, 30.0, 130.0)]
+    spliced = SyncResult("offset", 100.0, 2.5, 0.0, 0.9, splices=splices)
+    assert [(a, b, c.offset_ms) for a, b, c in spliced.stretches(0.0, 30.0)] == [(0.0, 20.0, 30.0),
+                                                                              (20.0, 30.0, 190.0)]
+    assert SyncResult.inconclusive("no face").stretches(0.0, 30.0) == []
+    assert SyncResult.from_dict({"verdict": "offset", "offset_ms": 80.0}).correction().offset_ms == 80.0

@@ -17,6 +17,7 @@ from typing import Any
 import matplotlib
 from matplotlib.figure import Figure  # no pyplot: it would pick a GUI backend and fight the Qt panel
 
+from core.model import SyncResult
 from core.qc.model import GRADES, QcBatch, QcItem, main_diagnostic
 from core.tolerance import Tolerance, parse_tolerance
 
@@ -357,17 +358,8 @@ def _diagnostics(report: dict[str, Any]) -> str:
 
 def _fitted(sync: dict[str, Any], duration_s: float) -> list[tuple[list[float], list[float]]]:
     """The measured offset over the clip as line pieces (times, offsets): one per stretch between splices."""
-    offset = sync.get("offset_ms")
-    if offset is None or sync.get("verdict") == "inconclusive":
-        return []
-    splices = sorted((s for s in sync.get("splices") or [] if s.get("time_s") is not None), key=lambda s: s["time_s"])
-    if splices:  # each stretch keeps the offset measured on its side of the edit (as SyncResult.correction)
-        edges = [0.0, *(float(s["time_s"]) for s in splices), duration_s]
-        levels = [splices[0]["offset_before_ms"], *(s["offset_after_ms"] for s in splices)]
-        return [([a, b], [level, level]) for a, b, level in zip(edges[:-1], edges[1:], levels, strict=True)
-                if level is not None]
-    drift = (sync.get("drift_ms_per_min") or 0.0) if sync.get("verdict") == "drift" else 0.0
-    return [([0.0, duration_s], [offset, offset + drift * duration_s / 60.0])]
+    return [([a, b], [correction.offset_at_ms(a), correction.offset_at_ms(b)])
+            for a, b, correction in SyncResult.from_dict(sync).stretches(0.0, duration_s)]
 
 
 def _plot_svg(report: dict[str, Any], tolerance: Tolerance, prefix: str) -> str:
