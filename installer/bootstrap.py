@@ -93,8 +93,10 @@ def ensure_env(env: Path, dev: bool) -> Path:
         run([find_interpreter(), "-m", "venv", str(env)])
     pip = [str(python), "-m", "pip", "--disable-pip-version-check", "install", "--quiet"]
     locks = ["-r", str(RUNTIME_LOCK)] + (["-r", str(DEV_LOCK)] if dev else [])
-    run([*pip, "--only-binary=:all:", *locks])
+    # Every package of the locks, at its locked version, from a wheel whose hash the lock names.
+    run([*pip, "--only-binary=:all:", "--require-hashes", "--no-deps", *locks])
     run([*pip, "--no-deps", "-e", str(REPO)])
+    run([str(python), "-m", "pip", "--disable-pip-version-check", "check"])  # the lock is complete and consistent
     stamp.write_text(want)
     return python
 

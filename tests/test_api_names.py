@@ -39,7 +39,7 @@ STUBS = {name: methods | set(resolve_api.NEWER_THAN_STUBS.get(name, ()))
 def test_stubs_are_the_pinned_version():
     pin = next(line for line in (REPO / "installer" / "requirements-dev.lock").read_text().splitlines()
                if line.startswith("fusionscript-stubs=="))
-    assert importlib.metadata.version("fusionscript-stubs") == pin.split("==")[1]
+    assert importlib.metadata.version("fusionscript-stubs") == pin.split("==")[1].split()[0]
     assert {"Resolve", "Timeline", "TimelineItem", "MediaPool"} <= STUBS.keys()
 
 

@@ -31,7 +31,7 @@ def test_manifest_describes_the_plugin():
         assert Path(MANIFEST[entry]["script"]).stem == MANIFEST[entry]["label"]
     assert MANIFEST["resolve"]["minimum_version"] == "18.5"
     assert MANIFEST["resolve"]["recommended_version"] == "19.0.2"
-    assert MANIFEST["python"]["requires"] == ">=3.10,<3.13"
+    assert MANIFEST["python"]["requires"] == ">=3.11,<3.13"  # jax 0.7.1 (mediapipe) needs 3.11
 
 
 def pyproject_project() -> str:
@@ -64,7 +64,7 @@ def test_python_range_has_one_source():
     """The bootstrap derives its interpreters from the manifest; pyproject.toml (which cannot read JSON) agrees."""
     declared = re.search(r'^requires-python = "(.+)"', pyproject_project(), re.M)[1]
     assert declared == MANIFEST["python"]["requires"]
-    assert bootstrap.SUPPORTED == ((3, 10), (3, 11), (3, 12))
+    assert bootstrap.SUPPORTED == ((3, 11), (3, 12))
     assert bootstrap.supported_versions(">=3.11,<3.14") == ((3, 11), (3, 12), (3, 13))
     with pytest.raises(ValueError, match="not of the form"):
         bootstrap.supported_versions(">=3.10")
