@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sys
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from core.correct import write_corrected_audio_file
 from core.errors import MediaError
+from core.locations import cache_folder
 from plugin.plan import Sound
 from plugin.session import BIN_NAME, NotApplied
 
@@ -24,16 +24,6 @@ __all__ = ["CACHE_SETTING", "corrected_audio_path", "render_folder", "render_sou
 # The project's cache folder (public project notes, code-index file id 70989975468: SetSetting on it moved a
 # project's render cache).
 CACHE_SETTING = "perfCacheClipsLocation"
-
-
-def user_cache_folder() -> Path:
-    """The per-user cache folder of this system."""
-    home = Path.home()
-    if sys.platform == "darwin":
-        return home / "Library" / "Caches"
-    if sys.platform.startswith("win"):
-        return Path(os.environ.get("LOCALAPPDATA", home))
-    return Path(os.environ.get("XDG_CACHE_HOME") or home / ".cache")
 
 
 def render_folder(project: Any, configured: str | os.PathLike[str] | None) -> tuple[Path, str]:
@@ -47,7 +37,7 @@ def render_folder(project: Any, configured: str | os.PathLike[str] | None) -> tu
     cache = str(project.GetSetting(CACHE_SETTING) or "").strip()
     if cache:
         return Path(cache) / BIN_NAME, "renders: the LipAlign folder in the project's cache folder"
-    return user_cache_folder() / "lipalign" / "renders", ("renders: the user's cache folder (the project names no "
+    return cache_folder() / "renders", ("renders: LipAlign's folder in the user's cache folder (the project names no "
                                                            f"cache folder in {CACHE_SETTING})")
 
 

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import sys
 from pathlib import Path
 from typing import Any
 
 from core.fileio import write_text_output
+from core.locations import cache_folder
 from core.version import VERSION
 
 __all__ = ["CACHE_SCHEMA", "content_hash", "default_cache_folder", "entry_key", "read_entry", "write_entry"]
@@ -25,15 +24,8 @@ CHUNK = 1 << 20
 
 
 def default_cache_folder() -> Path:
-    """The per-user cache folder of the platform (``$LIPALIGN_CACHE`` to change)."""
-    if os.environ.get("LIPALIGN_CACHE"):
-        return Path(os.environ["LIPALIGN_CACHE"])
-    home = Path.home()
-    if sys.platform == "darwin":
-        return home / "Library" / "Caches" / "LipAlign" / "qc"
-    if sys.platform.startswith("win"):
-        return Path(os.environ.get("LOCALAPPDATA", home)) / "LipAlign" / "cache" / "qc"
-    return Path(os.environ.get("XDG_CACHE_HOME") or home / ".cache") / "lipalign" / "qc"
+    """The QC results' folder in LipAlign's per-user cache folder (``$LIPALIGN_CACHE`` moves that one)."""
+    return cache_folder() / "qc"
 
 
 def content_hash(path: str) -> str:
