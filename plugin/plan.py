@@ -12,15 +12,15 @@ from fractions import Fraction
 from typing import Literal
 
 from core.model import SpliceInRange, SyncResult, speed_ratio
+from core.settings import STRATEGIES
 from core.tolerance import Tolerance
 from plugin.timemap import FrameRate, ItemTiming, round_half_away
 
-__all__ = ["STRATEGIES", "AudioRef", "ClipRef", "Decision", "SlipEdit", "Sound", "TimelineInfo", "decide",
+__all__ = ["AudioRef", "ClipRef", "Decision", "SlipEdit", "Sound", "TimelineInfo", "decide",
            "plan_slip", "timeline_lag_ms"]
 
 Strategy = Literal["auto", "slip", "conform", "speed"]
 Action = Literal["none", "slip", "conform", "speed"]
-STRATEGIES: tuple[str, ...] = ("auto", "slip", "conform", "speed")
 
 
 @dataclass(frozen=True)

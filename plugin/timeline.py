@@ -22,11 +22,12 @@ from typing import Any
 from core.errors import MediaError
 from core.model import Report, SyncResult
 from core.progress import Cancelled, ProgressFn, no_progress, progress_part
+from core.settings import STRATEGIES
 from core.stopping import stops_held
 from core.tolerance import PRESETS, Tolerance, parse_tolerance
 from plugin.audit import LEGEND, AuditRecord, audit_records, legend_frame, legend_json, legend_note
 from plugin.measure import Measurer
-from plugin.plan import STRATEGIES, AudioRef, ClipRef, Decision, TimelineInfo, decide
+from plugin.plan import AudioRef, ClipRef, Decision, TimelineInfo, decide
 from plugin.reading import SCOPES, Reading, Scope, read_clips, read_timeline_info, scope_filter
 from plugin.render import render_folder
 from plugin.resolve_api import ResolveUnsupported, has_method

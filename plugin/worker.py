@@ -10,7 +10,9 @@ summary JSON through :mod:`core.fileio`. SIGINT, SIGTERM and SIGHUP stop it as t
                             [--tolerance PRESET] [--search-ms N] [--min-confidence C]
                             [--measure-only] [--summary PATH] [--render-folder DIR] [--external]
 
-It shows no window: the menu entry opens the panel (:mod:`plugin.panel`); this is for scripted runs.
+The settings options are the top layer over the studio's and the user's settings files (:mod:`core.settings`,
+``lipalign config`` shows them): an option left out takes the files' value; one the studio locks is refused
+(exit 2). It shows no window: the menu entry opens the panel (:mod:`plugin.panel`); this is for scripted runs.
 """
 
 from __future__ import annotations
@@ -41,8 +43,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add_setting_arguments(parser)
     parser.add_argument("--measure-only", action="store_true", help="measure and decide; change nothing")
     parser.add_argument("--summary", type=Path, help="write the summary JSON here")
-    parser.add_argument("--render-folder", type=Path,
-                        help="write corrected audio here (default: a LipAlign folder in the project's cache folder)")
     parser.add_argument("--external", action="store_true",
                         help="drive Resolve Studio through DaVinciResolveScript instead of the menu script's bridge")
     return parser.parse_args(argv)
@@ -62,7 +62,7 @@ def run(resolve: Any, args: argparse.Namespace, emit: Any) -> dict[str, Any]:
     settings = settings_from_args(args)
     return timeline.align_timeline(resolve, scope=settings.scope, strategy=settings.strategy,
                                    apply=not args.measure_only, progress=progress, tolerance=settings.tolerance,
-                                   render_to=args.render_folder, search_ms=settings.search_ms,
+                                   render_to=settings.render_folder, search_ms=settings.search_ms,
                                    min_confidence=settings.min_confidence)
 
 

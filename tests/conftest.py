@@ -1,4 +1,4 @@
-"""Shared test set-up: Qt without a display, and the location of the shared test corpus."""
+"""Shared test set-up: Qt without a display, settings files of each test's own, and the shared test corpus."""
 
 from __future__ import annotations
 
@@ -13,6 +13,16 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = Path(os.environ.get("LIPALIGN_CORPUS", REPO.parent / "shared" / "corpus"))
+
+
+@pytest.fixture(autouse=True)
+def own_settings_files(tmp_path_factory, monkeypatch) -> Path:
+    """Point the studio and user settings files (core.settings) at an empty folder of the test's own, so that no
+    test reads this machine's configuration or a file another test saved; subprocesses inherit it."""
+    folder = tmp_path_factory.mktemp("config")
+    monkeypatch.setenv("LIPALIGN_STUDIO_CONFIG", str(folder / "studio.json"))
+    monkeypatch.setenv("LIPALIGN_USER_CONFIG", str(folder / "settings.json"))
+    return folder
 
 
 def corpus_manifest() -> list[dict]:

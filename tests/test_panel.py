@@ -23,12 +23,12 @@ from core.correct import write_corrected_media
 from core.model import Report, SyncResult
 from core.probe import probe
 from core.report import fix_from_sync
+from core.settings import load_settings
 from core.synth import synthesize
 from plugin.panel import instance as instance_module
 from plugin.panel.instance import PanelInstance
 from plugin.panel.window import PanelWindow
 from plugin.review import CSV_COLUMNS
-from plugin.run_settings import RunSettings
 from plugin.timeline import align_timeline, apply_measurement, measure_timeline
 
 BASE = "real/videoretalking__3.mp4"  # 25 fps, 5 s close-up
@@ -57,9 +57,11 @@ def talking(tmp_path_factory) -> Path:
     return path
 
 
-def panel(qtbot, resolve, tmp_path, *, analyze=measure, defaults: RunSettings | None = None) -> PanelWindow:
+def panel(qtbot, resolve, tmp_path, *, analyze=measure, command_line: dict | None = None) -> PanelWindow:
+    """The panel as ``python -m plugin.panel`` opens it: the settings files (this test's own, see conftest) under
+    the ``command_line`` options, the scope remembered in a Qt store of the test's own."""
     store = QSettings(str(tmp_path / "panel.ini"), QSettings.Format.IniFormat)
-    window = PanelWindow(resolve, store, defaults or RunSettings(), analyze=analyze)
+    window = PanelWindow(resolve, store, load_settings(command_line), analyze=analyze)
     window.confirm = lambda title, question: True
     qtbot.addWidget(window)
     window.show()
@@ -82,7 +84,7 @@ def tick(window: PanelWindow, clip: str, ticked: bool) -> None:
     assert window.model.setData(index, state.value, Qt.ItemDataRole.CheckStateRole)
 
 
-def test_settings_change_what_is_measured_and_are_remembered(qtbot, shifted, tmp_path):
+def test_settings_change_what_is_measured_and_are_remembered(qtbot, shifted, tmp_path, own_settings_files):
     resolve = new_project("21.1")
     place_clip(resolve, str(shifted["late50"]), 0)
     place_clip(resolve, str(shifted["late120"]), 300)
@@ -99,13 +101,46 @@ def test_settings_change_what_is_measured_and_are_remembered(qtbot, shifted, tmp
     (only,) = window.model.rows
     assert only.clip == "late50.mp4" and not only.ticked and only.planned == "none" and "ebu-r37" in only.reason
 
-    # The choices are remembered for the next panel; the custom tolerance reads its own limits.
+    # The choices are remembered for the next panel: the tolerance in the user file the worker and the command line
+    # read too, the scope (the timeline's, not a studio setting) in Qt's store; the custom tolerance reads its limits.
+    assert json.loads((own_settings_files / "settings.json").read_text()) == {"settings": {"tolerance": "ebu-r37"}}
     again = panel(qtbot, resolve, tmp_path)
-    assert again.settings() == RunSettings(scope="in-out", tolerance="ebu-r37")
+    assert (again.settings().scope, again.settings().tolerance, again.settings().strategy) == (
+        "in-out", "ebu-r37", "auto")
     again.tolerance.setCurrentIndex(again.tolerance.findData("custom"))
     again.early_ms.setValue(20)
     again.late_ms.setValue(30)
     assert again.settings().tolerance == "custom:20:30"
+
+
+def test_the_studios_locks_are_greyed_out_and_only_the_editors_changes_are_saved(qtbot, tmp_path,
+                                                                                 own_settings_files):
+    studio, user = own_settings_files / "studio.json", own_settings_files / "settings.json"
+    studio.write_text(json.dumps({"settings": {"tolerance": "custom:20:30", "min_confidence": 0.355},
+                                  "locked": ["tolerance", "min_confidence"]}))
+    user.write_text(json.dumps({"settings": {"tolerance": "itu-bt1359", "search_ms": 2000}}))
+    resolve = new_project("21.1")  # an empty timeline: Measure saves the settings, then finds nothing to measure
+    window = panel(qtbot, resolve, tmp_path, command_line={"strategy": "slip"})
+    for control in (window.tolerance, window.early_ms, window.late_ms, window.min_confidence):
+        assert not control.isEnabled() and control.toolTip() == f"set by the studio configuration ({studio})"
+    assert window.search_ms.isEnabled() and window.search_ms.value() == 2000
+    assert window.strategy.currentData() == "slip"  # the command line's, for this run only
+    # The locked values are the studio's to the digit, whatever the controls round them to (36 %).
+    settings = window.settings()
+    assert (settings.tolerance, settings.min_confidence, settings.search_ms) == ("custom:20:30", 0.355, 2000.0)
+
+    window.search_ms.setValue(1500)
+    with qtbot.waitSignals([window.measured], timeout=30_000):
+        window.measure_button.click()
+    # Only what the editor changed is saved; the ignored tolerance stays, the command line's strategy is not saved.
+    assert json.loads(user.read_text()) == {"settings": {"tolerance": "itu-bt1359", "search_ms": 1500.0}}
+    # Set back to the built-in default, the search range leaves the file and follows the studio from then on.
+    window.search_ms.setValue(1000)
+    with qtbot.waitSignals([window.measured], timeout=30_000):
+        window.measure_button.click()
+    assert json.loads(user.read_text()) == {"settings": {"tolerance": "itu-bt1359"}}
+    # Re-enabled after the job, the settings box leaves the locked controls greyed out.
+    assert window.settings_box.isEnabled() and not window.tolerance.isEnabled()
 
 
 def test_unticked_rows_are_not_changed_and_apply_then_revert_restores_exactly(qtbot, shifted, tmp_path):

@@ -1,4 +1,7 @@
-"""``lipalign analyze FILE... [--json PATH|-]``: measure lip sync and run the pre-flight checks."""
+"""``lipalign analyze FILE... [--json PATH|-]``: measure lip sync and run the pre-flight checks.
+
+``--tolerance`` and ``--search-ms`` default to the effective settings (``lipalign config``; :mod:`core.settings`).
+"""
 
 from __future__ import annotations
 
@@ -6,28 +9,33 @@ import argparse
 import sys
 
 from core.analyze import AnalysisOptions, analyze_file
-from core.commands.common import check_outputs, write_json
+from core.commands.common import check_outputs, configured, write_json
 from core.errors import MediaError
 from core.estimate import EstimatorSettings
 from core.progress import ProgressBar
 from core.report import format_summary
+from core.settings import values
 from core.tolerance import PRESET_NAMES, parse_tolerance
 
 
 def add_estimator_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options shared by every command that measures sync."""
-    parser.add_argument("--search-ms", type=float, default=1000.0,
-                        help="largest offset to look for, either way, in ms (default 1000, at most 5000)")
-    parser.add_argument("--tolerance", default="broadcast",
-                        help=f"what counts as in sync: {', '.join(PRESET_NAMES)} (default broadcast: ±1 frame)")
+    """Options shared by every command that measures sync; unset, they are the configuration's (lipalign config)."""
+    # default=None: an option counts as given only when typed, so that it is the top layer over the settings files.
+    parser.add_argument("--search-ms", type=float, default=None,
+                        help="largest offset to look for, either way, in ms, at most 5000 (default: the "
+                             "configuration's, built in 1000)")
+    parser.add_argument("--tolerance", default=None,
+                        help=f"what counts as in sync: {', '.join(PRESET_NAMES)} (default: the configuration's, "
+                             "built in broadcast: ±1 frame)")
 
 
 def estimator_settings(args: argparse.Namespace) -> EstimatorSettings:
-    """Turn the shared options into settings, with a one-line error for bad values."""
-    try:
-        return EstimatorSettings(search_ms=args.search_ms, tolerance=parse_tolerance(args.tolerance))
-    except ValueError as exc:
-        raise MediaError(str(exc)) from None
+    """The effective search range and tolerance: the options given over the settings files (:mod:`core.settings`).
+
+    Raises :class:`MediaError` (one line, exit code 2) for a bad value or file, or an option the studio locks.
+    """
+    chosen = values(configured({"search_ms": args.search_ms, "tolerance": args.tolerance}))
+    return EstimatorSettings(search_ms=chosen["search_ms"], tolerance=parse_tolerance(chosen["tolerance"]))
 
 
 def register(sub: argparse._SubParsersAction) -> None:

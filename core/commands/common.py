@@ -1,13 +1,15 @@
-"""Helpers the command modules share: JSON output and path checks."""
+"""Helpers the command modules share: JSON output, path checks and the effective settings."""
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from typing import Any
 
 from core.errors import MediaError
 from core.fileio import output_target, refuse_overwriting_input, refuse_writing_twice, write_text_output
+from core.settings import Setting, SettingsError, load_settings
 
 
 def write_json(target: str | None, payload: Any) -> None:
@@ -34,3 +36,15 @@ def check_outputs(inputs: list[str], *outputs: str | None) -> None:
         refuse_overwriting_input(path, *inputs)
         output_target(path)
     refuse_writing_twice(*files)
+
+
+def configured(given: Mapping[str, object] | None = None) -> dict[str, Setting]:
+    """The effective settings (:func:`core.settings.load_settings`) with ``given`` as the command line's values.
+
+    Raises :class:`MediaError` (one line, exit code 2) for a bad settings file, a bad value, or an option given
+    for a key the studio locks.
+    """
+    try:
+        return load_settings(given)
+    except SettingsError as exc:
+        raise MediaError(str(exc)) from None

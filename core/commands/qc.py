@@ -4,6 +4,8 @@
                 [--scheduler tcp://HOST:PORT] [--cache DIR] [--tolerance PRESET] [--search-ms N]
                 [--fail-on offset,drift,inconclusive,diagnostic,unreadable]
 
+--tolerance and --search-ms default to the effective settings (lipalign config).
+
 Exit status for QC gates: 0 when no file breaks a --fail-on rule (default offset,drift,unreadable), 1 when
 one does, 2 for bad arguments. A file that cannot be read is a row of the report, not the end of the batch.
 """
@@ -62,8 +64,8 @@ def fail_rules(text: str) -> tuple[str, ...]:
 
 def run(args: argparse.Namespace) -> int:
     rules = fail_rules(args.fail_on)
-    estimator_settings(args)  # one line and exit 2 for a bad tolerance or search range, before any work
-    settings = QcSettings(args.tolerance, args.search_ms, args.project_rate)
+    estimator = estimator_settings(args)  # one line and exit 2 for a bad or locked setting, before any work
+    settings = QcSettings(estimator.tolerance.name, estimator.search_ms, args.project_rate)
     check_outputs(args.paths, args.html, args.csv, args.json)
     started, clock = datetime.datetime.now().astimezone().isoformat(timespec="seconds"), time.monotonic()
     found = find_media(args.paths, args.recursive)
@@ -76,8 +78,8 @@ def run(args: argparse.Namespace) -> int:
                                                               else "skipped", f.reason) for f in found]
     from core.qc.html import render_html  # deferred: matplotlib costs every other command its import time
 
-    batch = QcBatch(items, {"tolerance": args.tolerance, "search_ms": args.search_ms,
-                            "project_rate": args.project_rate}, rules, VERSION, started,
+    batch = QcBatch(items, {"tolerance": settings.tolerance, "search_ms": settings.search_ms,
+                            "project_rate": settings.project_rate}, rules, VERSION, started,
                     time.monotonic() - clock, args.scheduler or f"local:{args.workers}")
     for path, text in ((args.html, render_html), (args.csv, batch_csv), (args.json, batch_json)):
         if path:

@@ -4,11 +4,12 @@
                            [--render-folder DIR] [--log PATH] [--summary PATH] [--revert] [--external]
     python -m plugin.panel --demo [--run STEPS] [--screenshot PATH]
 
-The settings options are the studio's defaults (the menu configuration's ``worker_args``); the editor's own
-choices, remembered per user, take precedence. Resolve is reached through the menu script's bridge (the
-default), or by external scripting (``--external``, Studio). ``--revert`` is the menu's "Revert LipAlign
-changes" entry: the panel opens and asks to revert the current timeline. ``--demo`` opens on a demo timeline
-(see :mod:`plugin.panel.demo`) and measures it.
+The settings options are the top layer over the studio's and the user's settings files (:mod:`core.settings`):
+an option left out shows the files' value, one the studio locks is refused (exit 2), and what the editor changes
+is saved to the user file. Resolve is reached through the menu script's bridge (the default), or by external
+scripting (``--external``, Studio). ``--revert`` is the menu's "Revert LipAlign changes" entry: the panel opens
+and asks to revert the current timeline. ``--demo`` opens on a demo timeline (see :mod:`plugin.panel.demo`) and
+measures it, saving the editor's choices in a temporary folder instead of their settings.
 
 ``--run measure,apply`` (steps: measure, apply, revert) presses those buttons in turn with the default ticks,
 answers yes to the revert question, and closes the panel when the last step is done (or one fails: exit 1);
@@ -27,13 +28,14 @@ from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from core.errors import MediaError
+from core.settings import Setting
 from core.stopping import Stopped, stop_requested, stop_signals_handled, stops_held
 from plugin.bridge import BridgeError, RemoteResolve, worker_channel
 from plugin.panel.instance import PanelInstance, bring_forward
 from plugin.panel.look import use_dark_look
 from plugin.panel.window import PanelWindow
 from plugin.resolve_api import ResolveUnsupported, check_support
-from plugin.run_settings import add_setting_arguments, settings_from_args
+from plugin.run_settings import add_setting_arguments, configured
 
 EXIT_OK, EXIT_FAILED, EXIT_REFUSED = 0, 1, 2
 STEPS = ("measure", "apply", "revert")
@@ -43,7 +45,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m plugin.panel", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     add_setting_arguments(parser)
-    parser.add_argument("--render-folder", help="write corrected audio here (default: the project's cache folder)")
     parser.add_argument("--log", help="this run's log file, for Open log")
     parser.add_argument("--summary", help="also write each apply's or revert's summary JSON here")
     parser.add_argument("--revert", action="store_true", help="open and ask to revert the current timeline")
@@ -83,8 +84,10 @@ def _connect(args: argparse.Namespace) -> tuple[Any, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # The demo never touches the editor's remembered settings: it keeps its own in a temporary folder.
+    user_path = Path(tempfile.mkdtemp(prefix="lipalign-demo-")) / "settings.json" if args.demo else None
     try:
-        defaults = settings_from_args(args)
+        settings = configured(args, user_path)
     except ValueError as exc:
         print(f"lipalign panel: {exc}", file=sys.stderr)
         return EXIT_REFUSED
@@ -99,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
     try:
         with stop_signals_handled():
-            return _run(app, args, defaults, instance)
+            return _run(app, args, settings, user_path, instance)
     except Stopped as stop:
         print(f"lipalign panel: {stop}; the timeline was left whole", file=sys.stderr)
         return stop.exit_code
@@ -107,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
         instance.release()
 
 
-def _run(app: QApplication, args: argparse.Namespace, defaults: Any, instance: PanelInstance) -> int:
+def _run(app: QApplication, args: argparse.Namespace, settings: dict[str, Setting], user_path: Path | None,
+         instance: PanelInstance) -> int:
     emit = None
     try:
         resolve, emit = _connect(args)
@@ -120,11 +124,9 @@ def _run(app: QApplication, args: argparse.Namespace, defaults: Any, instance: P
         if args.run is None and not args.demo:  # an editor clicked: the console is usually closed
             QMessageBox.critical(None, "LipAlign", str(exc))
         return EXIT_REFUSED
-    # The demo never touches the editor's remembered settings.
-    store = QSettings(str(Path(tempfile.mkdtemp()) / "demo.ini"), QSettings.Format.IniFormat) if args.demo \
-        else QSettings()
-    window = PanelWindow(resolve, store, defaults, log_path=args.log, render_to=args.render_folder,
-                         summary_path=args.summary)
+    store = QSettings(str(user_path.with_name("demo.ini")), QSettings.Format.IniFormat) if user_path else QSettings()
+    window = PanelWindow(resolve, store, settings, scope=args.scope, log_path=args.log, summary_path=args.summary,
+                         user_path=user_path)
     instance.window = window
     if emit is not None:
         window.applied.connect(lambda summary: emit("done", summary=summary))

@@ -1,50 +1,45 @@
-"""The panel's settings: the studio's defaults (the menu configuration), then what this editor chose last time.
+"""What the panel remembers between sessions.
 
-Kept per user in Qt's settings store (the platform's usual place: the registry on Windows, a plist on macOS,
-an ini file under ~/.config elsewhere). A setting the editor never changed follows the studio's default, so
-a new studio default reaches everyone who has not chosen otherwise.
+The run settings an editor changes go to the per-user settings file (:func:`core.settings.save_user_settings`),
+the one the worker and the command line read too: a value equal to the studio's (or the built-in default) is
+dropped from it, so that it follows the studio, and a key the studio locks is never the editor's to change. The
+scope, a choice about the timeline at hand rather than a studio setting, stays in Qt's settings store (the
+platform's usual place: the registry on Windows, a plist on macOS, an ini file under ~/.config elsewhere).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, fields, replace
-from typing import Any
+from collections.abc import Mapping
 
 from PySide6.QtCore import QSettings
 
+from core.settings import Setting
+from plugin.reading import SCOPES
 from plugin.run_settings import RunSettings
 
-__all__ = ["load_settings", "save_settings"]
+__all__ = ["PANEL_KEYS", "editor_changes", "remember_scope", "remembered_scope"]
 
-GROUP = "run"
-
-
-def load_settings(store: QSettings, defaults: RunSettings) -> RunSettings:
-    """The editor's remembered choices over ``defaults``; a remembered value that no longer parses is dropped."""
-    store.beginGroup(GROUP)
-    try:
-        chosen: dict[str, Any] = {}
-        for f in fields(RunSettings):
-            if store.contains(f.name):
-                value = store.value(f.name)
-                chosen[f.name] = float(value) if isinstance(getattr(defaults, f.name), float) else str(value)
-    except (TypeError, ValueError):
-        chosen = {}
-    finally:
-        store.endGroup()
-    try:
-        return replace(defaults, **chosen).checked()
-    except ValueError:
-        return defaults
+# The settings the panel shows a control for (render_folder, log_folder and mode are the files' alone).
+PANEL_KEYS = ("strategy", "tolerance", "search_ms", "min_confidence")
+SCOPE_KEY = "run/scope"
 
 
-def save_settings(store: QSettings, settings: RunSettings, defaults: RunSettings) -> None:
-    """Remember what differs from the studio's defaults; forget what equals them (so it follows them)."""
-    store.beginGroup(GROUP)
-    for name, value in asdict(settings).items():
-        if value == getattr(defaults, name):
-            store.remove(name)
-        else:
-            store.setValue(name, value)
-    store.endGroup()
+def editor_changes(shown: RunSettings, chosen: RunSettings, settings: Mapping[str, Setting]) -> dict[str, object]:
+    """The settings the editor changed from ``shown`` to ``chosen``, by key; the studio's locked keys left out.
+
+    Only what changed is the editor's choice: the rest may come from the command line, which is this run's, not
+    something to remember.
+    """
+    return {key: getattr(chosen, key) for key in PANEL_KEYS
+            if getattr(chosen, key) != getattr(shown, key) and not settings[key].locked}
+
+
+def remembered_scope(store: QSettings) -> str:
+    """The scope the editor chose last time (the whole timeline at first, or when the remembered one is unknown)."""
+    scope = store.value(SCOPE_KEY)
+    return scope if scope in SCOPES else SCOPES[0]
+
+
+def remember_scope(store: QSettings, scope: str) -> None:
+    store.setValue(SCOPE_KEY, scope)
     store.sync()

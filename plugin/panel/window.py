@@ -10,7 +10,7 @@ about a second, keeping the clips measured so far.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
@@ -41,12 +41,13 @@ from PySide6.QtWidgets import (
 
 from core.fileio import write_text_output
 from core.progress import ProgressFn
+from core.settings import Setting, SettingsError, save_user_settings
 from core.tolerance import PRESETS
 from core.version import VERSION
 from plugin.audit import LEGEND
 from plugin.panel.jobs import Job
 from plugin.panel.plot import OffsetPlot
-from plugin.panel.settings import load_settings, save_settings
+from plugin.panel.settings import editor_changes, remember_scope, remembered_scope
 from plugin.panel.table import CLIP_COLOURS, COLUMNS, ReviewModel, VerdictFilter
 from plugin.revert import open_project
 from plugin.review import ClipReview, Moment, review_rows, rows_to_csv, with_outcomes
@@ -70,12 +71,14 @@ class PanelWindow(QMainWindow):
     Parameters
     ----------
     resolve : the Resolve scripting object.
-    store : where this editor's choices are remembered.
-    defaults : the studio's defaults (the menu configuration).
+    store : Qt's settings store, where the editor's last scope is remembered.
+    settings : the effective settings (:func:`core.settings.load_settings`, the command line's options on top);
+        the keys the studio locks are shown greyed out, and what the editor changes is saved to the user file.
+    scope : the scope to open with (None: the one the editor chose last time).
     log_path : the run's log file, for Open log (None: the button is off).
-    render_to : the folder for corrected audio (default: the project's cache folder).
     analyze : measures one file (tests measure against a reference; default the lip analysis).
     summary_path : where each apply's or revert's summary JSON is written as well.
+    user_path : the user settings file to save to (default :func:`core.locations.user_config_path`).
 
     Signals: ``measured(TimelineMeasurement)``, ``applied(summary)``, ``reverted(summary)`` and ``stopped(message)``
     (a job that failed or was cancelled) tell the launcher, and the tests, when each job ends.
@@ -86,12 +89,12 @@ class PanelWindow(QMainWindow):
     reverted = Signal(dict)
     stopped = Signal(str)
 
-    def __init__(self, resolve: Any, store: QSettings, defaults: RunSettings, *, log_path: str | None = None,
-                 render_to: str | None = None, analyze: Callable[[str], Any] | None = None,
-                 summary_path: str | None = None) -> None:
+    def __init__(self, resolve: Any, store: QSettings, settings: Mapping[str, Setting], *, scope: str | None = None,
+                 log_path: str | None = None, analyze: Callable[[str], Any] | None = None,
+                 summary_path: str | None = None, user_path: Path | None = None) -> None:
         super().__init__()
-        self.resolve, self.store, self.defaults = resolve, store, defaults
-        self.log_path, self.render_to, self.analyze, self.summary_path = log_path, render_to, analyze, summary_path
+        self.resolve, self.store, self.configured, self.user_path = resolve, store, settings, user_path
+        self.log_path, self.analyze, self.summary_path = log_path, analyze, summary_path
         self.measurement: TimelineMeasurement | None = None
         self.summary: dict[str, Any] | None = None
         self.job: Job | None = None
@@ -99,8 +102,10 @@ class PanelWindow(QMainWindow):
         self.confirm: Callable[[str, str], bool] = self._ask
         self.setWindowTitle(f"LipAlign {VERSION}: Auto-align lips")
         self._build()
-        self._show_settings(load_settings(store, defaults))
+        self._show_settings(RunSettings.from_settings(scope or remembered_scope(store), settings))
+        self._show_locks()
         self._speed_where_offered()
+        self.shown = self.settings()  # what the editor changes from here is theirs to remember
         self._set_busy(None)
         self.resize(1600, 860)
 
@@ -252,11 +257,37 @@ class PanelWindow(QMainWindow):
         self._custom_tolerance_shown()
 
     def settings(self) -> RunSettings:
-        """What the controls say (ValueError when a combination is invalid)."""
+        """What the controls say; a key the studio locks keeps the studio's exact value (a control may round it)."""
         preset = self.tolerance.currentData()
         tolerance = preset if preset != "custom" else f"custom:{self.early_ms.value():g}:{self.late_ms.value():g}"
-        return RunSettings(self.scope.currentData(), self.strategy.currentData(), tolerance,
-                             float(self.search_ms.value()), self.min_confidence.value() / 100.0).checked()
+        chosen = {"strategy": self.strategy.currentData(), "tolerance": tolerance,
+                  "search_ms": float(self.search_ms.value()), "min_confidence": self.min_confidence.value() / 100.0}
+        return replace(RunSettings.from_settings(self.scope.currentData(), self.configured),
+                       **{key: value for key, value in chosen.items() if not self.configured[key].locked})
+
+    def _show_locks(self) -> None:
+        """Grey out the controls of the keys the studio locks, saying where they are set."""
+        controls = {"strategy": (self.strategy,), "tolerance": (self.tolerance, self.early_ms, self.late_ms),
+                    "search_ms": (self.search_ms,), "min_confidence": (self.min_confidence,)}
+        for key, widgets in controls.items():
+            setting = self.configured[key]
+            if not setting.locked:
+                continue
+            for widget in widgets:
+                widget.setEnabled(False)  # stays off when the settings box is re-enabled after a job
+                widget.setToolTip(f"set by the studio configuration ({setting.path})")
+
+    def _remember(self, settings: RunSettings) -> str | None:
+        """Save what the editor changed since it was last saved or shown; why it could not be, if it could not."""
+        remember_scope(self.store, settings.scope)
+        changes = editor_changes(self.shown, settings, self.configured)
+        if changes:
+            try:
+                save_user_settings(changes, user_path=self.user_path)
+            except SettingsError as exc:
+                return f"your settings were not saved: {exc}"
+        self.shown = settings
+        return None
 
     def _custom_tolerance_shown(self) -> None:
         custom = self.tolerance.currentData() == "custom"
@@ -275,7 +306,7 @@ class PanelWindow(QMainWindow):
         if not caps.speed_property:
             item.setEnabled(False)
             item.setToolTip(f"Resolve {caps.version_text} cannot set an audio clip's speed by script (21.1 can)")
-            if self.strategy.currentData() == "speed":
+            if self.strategy.currentData() == "speed" and not self.configured["strategy"].locked:
                 _choose(self.strategy, "auto")
 
     # -- the three jobs -----------------------------------------------------------------------------------
@@ -284,11 +315,8 @@ class PanelWindow(QMainWindow):
         """Measure every clip of the scope with the current settings; change nothing."""
         if self._busy():
             return
-        try:
-            settings = self.settings()
-        except ValueError as exc:
-            return self._refuse(str(exc))
-        save_settings(self.store, settings, self.defaults)
+        settings = self.settings()
+        unsaved = self._remember(settings)
         self.measurement, self.summary = None, None
         self.model.set_rows([])
         self.plot.show_row(None)
@@ -300,6 +328,8 @@ class PanelWindow(QMainWindow):
                                     min_confidence=settings.min_confidence, progress=progress)
 
         self._start(work, self._measured, "measuring")
+        if unsaved:  # the measure runs all the same: not remembering is no reason to stop the editor
+            self._say(unsaved, error=True)
 
     def cancel(self) -> None:
         if self.job is not None and self.job.running() and self.cancel_button.isEnabled():
@@ -316,7 +346,7 @@ class PanelWindow(QMainWindow):
         ticked = self.model.ticked_keys()
         if not ticked:
             return self._refuse("nothing is ticked: tick the clips to change")
-        measurement, render_to = self.measurement, self.render_to
+        measurement, render_to = self.measurement, self.configured["render_folder"].value
 
         def work(progress: ProgressFn) -> dict[str, Any]:
             return apply_measurement(measurement, ticked=ticked, render_to=render_to, progress=progress)
