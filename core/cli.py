@@ -17,7 +17,7 @@ from core.errors import MediaError
 from core.stopping import Stopped, stop_signals_handled
 from core.version import VERSION
 
-COMMANDS = ("analyze", "qc", "synth", "demo", "fix", "compare", "prep_audio", "conform_fps")
+COMMANDS = ("analyze", "qc", "synth", "demo", "fix", "compare", "prep_audio", "conform_fps", "config", "doctor")
 
 
 def build_parser() -> argparse.ArgumentParser:
