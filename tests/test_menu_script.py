@@ -247,11 +247,37 @@ def test_menu_script_runs_a_whole_alignment_in_python_3_6(tmp_path, corpus):
     assert clip["action"] in ("slip", "none") and clip["measurement"] is not None, clip
 
 
-def test_the_config_names_the_render_folder(tmp_path, monkeypatch):
-    shutil.copy(MENU, tmp_path / "menu.py")
-    config = {"repo": str(REPO), "python": sys.executable, "render_folder": str(tmp_path / "renders")}
-    (tmp_path / "LipAlign.config.json").write_text(json.dumps(config))
-    for name in ("LIPALIGN_HOME", "LIPALIGN_PYTHON", "LIPALIGN_WORKER_ARGS"):
-        monkeypatch.delenv(name, raising=False)
-    names = runpy.run_path(str(tmp_path / "menu.py"), run_name="lipalign_menu")
-    assert names["load_config"]()["worker_args"] == ["--render-folder", str(tmp_path / "renders")]
+def installed_launcher(tmp_path: Path) -> Path:
+    """An install's launcher folder as the installer leaves it: the menu script and the config naming the code."""
+    launcher = tmp_path / "install" / "launcher"
+    (tmp_path / "install" / "env" / "bin").mkdir(parents=True)
+    python = tmp_path / "install" / "env" / "bin" / "python"
+    python.write_text("")
+    launcher.mkdir()
+    shutil.copy(MENU, launcher / "Auto-align lips.py")
+    config = {"home": str(launcher.parent), "python": str(python), "code": str(tmp_path / "install" / "env"),
+              "scope": "user", "version": "0.1.0", "entry": "python"}
+    (launcher / "LipAlign.config.json").write_text(json.dumps(config))
+    for path in (tmp_path, *tmp_path.rglob("*")):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return launcher
+
+
+def test_the_entry_refuses_code_another_account_could_have_changed(tmp_path, monkeypatch):
+    monkeypatch.delenv("LIPALIGN_HOME", raising=False)
+    launcher = installed_launcher(tmp_path)
+    names = runpy.run_path(str(launcher / "Auto-align lips.py"), run_name="lipalign_menu")
+    assert names["load_config"]()["python"].endswith("env/bin/python")  # owner-only all the way down: accepted
+    launcher.chmod(0o775)
+    with pytest.raises(RuntimeError, match=r"refused to start LipAlign: .*/launcher can be changed by other "
+                                           r"accounts \(mode 775\)"):
+        names["load_config"]()
+    launcher.chmod(0o755)
+    (tmp_path / "install" / "env").chmod(0o757)  # the code folder, writable by anyone
+    with pytest.raises(RuntimeError, match="env can be changed by other accounts"):
+        names["load_config"]()
+    (tmp_path / "install" / "env").chmod(0o755)
+    if os.geteuid() == 0:  # only root can give a file away
+        os.chown(launcher / "LipAlign.config.json", 4321, 4321)
+        with pytest.raises(RuntimeError, match=r"LipAlign.config.json belongs to another account \(uid 4321\)"):
+            names["load_config"]()

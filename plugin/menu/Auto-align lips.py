@@ -5,18 +5,22 @@ stays small and standard-library only: it finds LipAlign's own environment, star
 worker there as a child process, and lends it the ``resolve`` object over the worker's pipes (see
 plugin/bridge.py, imported from the LipAlign folder so there is one copy of the protocol). Resolve's
 UI stays free: menu scripts run in their own process, and this one only answers the worker's calls.
+When Resolve has no Python, the Lua entry runs this same file with LipAlign's own Python; with no
+``resolve`` global it then reaches Resolve Studio by external scripting (plugin/external.py).
 
 The worker is the LipAlign panel (``python -m plugin.panel``): a window where the editor chooses the
-settings, measures, reviews and applies. With the config's "mode" (or $LIPALIGN_MODE) set to "headless"
-it is the windowless worker (``python -m plugin.worker``) instead, for scripted runs. The "Revert LipAlign
-changes" entry runs this file with ``LIPALIGN_ACTION = "revert"``.
+settings, measures, reviews and applies. With the setting "mode" (studio or user configuration, see
+``lipalign config``; $LIPALIGN_MODE for scripted runs) set to "headless" it is the windowless worker
+(``python -m plugin.worker``). The "Revert LipAlign changes" entry runs this file with
+``LIPALIGN_ACTION = "revert"``.
 
-Where LipAlign lives: $LIPALIGN_HOME (the LipAlign folder) or the "repo" key of LipAlign.config.json
-beside this script (written by installer/install_resolve.py); the worker's Python is $LIPALIGN_PYTHON,
-the config's "python", or the folder's .venv. Logs go to a per-user folder ($LIPALIGN_LOG_DIR to change).
-The studio's defaults (e.g. "--strategy slip", "--tolerance ebu-r37") come from the config's
-"worker_args" list or $LIPALIGN_WORKER_ARGS; the config's "render_folder" names where corrected audio is
-written.
+Where LipAlign lives: LipAlign.config.json in CONFIG_FOLDER (the installer writes it there; else beside
+this script) names LipAlign's Python and code. The script refuses to start them when another account
+could have changed them: the configuration, the Python or the code folder, or a folder above them, owned
+by someone other than root or this user, or writable by group or others (a sticky folder such as /tmp
+excepted). Developers may name a checkout with $LIPALIGN_HOME and $LIPALIGN_PYTHON instead (not checked:
+they chose it). Logs go to the configured log folder, else a per-user one ($LIPALIGN_LOG_DIR to change).
+$LIPALIGN_WORKER_ARGS adds options to the worker's command line (scripted runs, tests).
 """
 
 import datetime
@@ -24,32 +28,22 @@ import json
 import os
 import secrets
 import shlex
+import stat
 import subprocess
 import sys
 
 CONFIG_NAME = "LipAlign.config.json"
+CONFIG_FOLDER = None  # the installer writes the install's launcher folder here in the copy it gives Resolve
 MODES = ("panel", "headless")
 LAST_SUMMARY = None
 
 
-def script_folder():
-    """The folder of this script; Resolve may run it without __file__, so fall back to the Scripts folder."""
+def config_folder():
+    """Where LipAlign.config.json is: CONFIG_FOLDER, else this script's folder (None when Resolve gave no file)."""
+    if CONFIG_FOLDER:
+        return CONFIG_FOLDER
     path = globals().get("__file__")
-    if path:
-        return os.path.dirname(os.path.abspath(path))
-    return user_scripts_folder()
-
-
-def user_scripts_folder():
-    home = os.path.expanduser("~")
-    if sys.platform == "darwin":
-        base = os.path.join(home, "Library", "Application Support", "Blackmagic Design", "DaVinci Resolve")
-    elif sys.platform.startswith("win"):
-        # %APPDATA% already ends in Roaming (resolve-api.md section 2)
-        base = os.path.join(os.environ.get("APPDATA", home), "Blackmagic Design", "DaVinci Resolve", "Support")
-    else:
-        base = os.path.join(home, ".local", "share", "DaVinciResolve")
-    return os.path.join(base, "Fusion", "Scripts", "Utility")
+    return os.path.dirname(os.path.abspath(path)) if path else None
 
 
 def log_folder():
@@ -64,47 +58,89 @@ def log_folder():
     return os.path.join(state, "lipalign", "logs")
 
 
+def unsafe_reason(path):
+    """Why another account could have changed ``path`` (a string), or None when only root or this user can.
+
+    Every folder from the root down, and the path itself, must belong to root or this user and be writable by
+    no group or other; a sticky folder (like /tmp) is fine above the path, since others cannot replace what is
+    in it. A symbolic link's own mode means nothing: its owner and folder are what count. Windows keeps rights
+    in ACLs, which the install folder inherits (Program Files, the user's profile), so nothing is checked there.
+    """
+    if os.name == "nt":
+        return None
+    me = os.geteuid()
+    path = os.path.abspath(path)
+    chain = [path]
+    while os.path.dirname(chain[-1]) != chain[-1]:
+        chain.append(os.path.dirname(chain[-1]))
+    for item in reversed(chain):
+        try:
+            info = os.lstat(item)
+        except OSError:
+            return "{} is missing".format(item)
+        if info.st_uid not in (0, me):
+            return "{} belongs to another account (uid {})".format(item, info.st_uid)
+        if stat.S_ISLNK(info.st_mode):
+            continue
+        shared = info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+        sticky_folder = stat.S_ISDIR(info.st_mode) and info.st_mode & stat.S_ISVTX and item != path
+        if shared and not sticky_folder:
+            return "{} can be changed by other accounts (mode {:o})".format(item, stat.S_IMODE(info.st_mode))
+    return None
+
+
 def load_config():
-    """Where LipAlign and its Python are, from the environment, then the config file beside this script."""
-    config = {}
-    path = os.path.join(script_folder(), CONFIG_NAME)
-    if os.path.exists(path):
-        with open(path, encoding="utf-8") as handle:
-            config = json.load(handle)
-    repo = os.environ.get("LIPALIGN_HOME") or config.get("repo")
-    if not repo:
-        raise RuntimeError("LipAlign is not installed: run installer/install_resolve.py (no {} beside this script "
-                           "and no LIPALIGN_HOME)".format(CONFIG_NAME))
-    python = os.environ.get("LIPALIGN_PYTHON") or config.get("python")
-    if not python:
-        venv = os.path.join(repo, ".venv")
-        python = os.path.join(venv, "Scripts", "python.exe") if os.name == "nt" else os.path.join(venv, "bin", "python")
-    if not os.path.exists(python):
-        raise RuntimeError("LipAlign's Python is missing at {}: run installer/install_resolve.py again".format(python))
-    worker_args = list(config.get("worker_args", []))
-    if os.environ.get("LIPALIGN_WORKER_ARGS"):
-        worker_args = shlex.split(os.environ["LIPALIGN_WORKER_ARGS"])
-    if config.get("render_folder"):  # corrected audio goes here instead of the project's cache folder
-        worker_args += ["--render-folder", config["render_folder"]]
-    mode = os.environ.get("LIPALIGN_MODE") or config.get("mode") or "panel"
-    if mode not in MODES:
-        raise ValueError("the config's mode must be one of {}, not {!r}".format(", ".join(MODES), mode))
-    return {"repo": repo, "python": python, "worker_args": worker_args, "mode": mode}
+    """Where LipAlign's code and Python are: the developer's environment variables, else the install's config."""
+    if os.environ.get("LIPALIGN_HOME"):
+        code = os.environ["LIPALIGN_HOME"]
+        venv = os.path.join(code, ".venv")
+        default = os.path.join(venv, "Scripts", "python.exe") if os.name == "nt" else os.path.join(venv, "bin", "python")
+        return {"code": code, "python": os.environ.get("LIPALIGN_PYTHON") or default}
+    folder = config_folder()
+    path = os.path.join(folder, CONFIG_NAME) if folder else None
+    if not path or not os.path.exists(path):
+        raise RuntimeError("LipAlign is not installed: run installer/install_resolve.py (no {} found{})".format(
+            CONFIG_NAME, " in " + folder if folder else ""))
+    with open(path, encoding="utf-8") as handle:
+        config = json.load(handle)
+    for checked in (path, config["python"], config["code"]):
+        reason = unsafe_reason(checked)
+        if reason:
+            raise RuntimeError("refused to start LipAlign: {}; reinstall it (installer/install_resolve.py)".format(
+                reason))
+    if not os.path.exists(config["python"]):
+        raise RuntimeError("LipAlign's Python is missing at {}: run the installer again".format(config["python"]))
+    return {"code": config["code"], "python": config["python"]}
 
 
-def worker_command(config, action, log_path, summary_path):
+def effective_settings(config):
+    """The studio's and the user's settings as LipAlign reads them (``lipalign config --json``): one rule, there."""
+    found = subprocess.run([config["python"], "-m", "core.cli", "config", "--json"], cwd=config["code"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=60)
+    if found.returncode != 0:
+        raise ValueError((found.stderr.strip().splitlines() or ["lipalign config failed"])[-1])
+    return {key: entry["value"] for key, entry in json.loads(found.stdout)["settings"].items()}
+
+
+def worker_command(config, mode, action, log_path, summary_path):
     """The command that starts the panel (or, headless, the worker) for ``action`` ("align" or "revert")."""
-    if config["mode"] == "headless":
+    if mode not in MODES:
+        raise ValueError("the mode must be one of {}, not {!r}".format(", ".join(MODES), mode))
+    if mode == "headless":
         command = [config["python"], "-m", "plugin.worker", "--summary", summary_path]
     else:
         command = [config["python"], "-m", "plugin.panel", "--log", log_path, "--summary", summary_path]
     if action == "revert":
         command.append("--revert")
-    return command + config["worker_args"]
+    return command + shlex.split(os.environ.get("LIPALIGN_WORKER_ARGS", ""))
 
 
 def find_resolve(names):
-    """The Resolve object: the ``resolve`` global, Fusion's ``bmd``/``app``, or external scripting."""
+    """The Resolve object: the ``resolve`` global, Fusion's ``bmd``/``app``, else external scripting (Studio).
+
+    External scripting is what the Lua entry relies on; it needs LipAlign's code on the path (plugin.external
+    knows Blackmagic's folders and says why a connection is refused).
+    """
     if names.get("resolve") is not None:
         return names["resolve"]
     bmd = names.get("bmd")
@@ -117,11 +153,9 @@ def find_resolve(names):
         found = app.GetResolve()
         if found is not None:
             return found
-    try:
-        import DaVinciResolveScript
-    except ImportError:
-        return None
-    return DaVinciResolveScript.scriptapp("Resolve")
+    from plugin.external import connect
+
+    return connect()
 
 
 class Log(object):
@@ -154,35 +188,56 @@ def show_event(log):
     return on_event
 
 
-def main(resolve, action="align"):
-    """Run the panel (or the headless worker) against ``resolve``; return the last summary (None when none)."""
-    folder = log_folder()
+def open_log(folder):
     if not os.path.isdir(folder):
         os.makedirs(folder)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    log = Log(os.path.join(folder, "lipalign-{}.log".format(stamp)))
-    log("log file " + log.path, show=False)
-    if resolve is None:
-        log("no Resolve object: run this from Workspace > Scripts inside DaVinci Resolve")
-        return None
+    return Log(os.path.join(folder, "lipalign-{}.log".format(stamp))), stamp
+
+
+def main(names, action="align"):
+    """Run the panel (or the headless worker) against Resolve; return the last summary (None when none).
+
+    ``names`` are the globals Resolve gave this script (``resolve``, ``bmd``, ``app``).
+    """
+    config, settings, problem = None, {}, None
     try:
         config = load_config()
-    except (RuntimeError, ValueError) as exc:
+        settings = effective_settings(config)
+    except (RuntimeError, ValueError, OSError, subprocess.TimeoutExpired) as exc:
+        problem = str(exc)
+    try:
+        log, stamp = open_log(settings.get("log_folder") or log_folder())
+    except OSError as exc:
+        log, stamp = open_log(log_folder())
+        log("cannot log to the configured folder ({}); logging here".format(exc))
+    log("log file " + log.path, show=False)
+    if problem:
+        log(problem)
+        return None
+    sys.path.insert(0, config["code"])
+    try:
+        resolve = find_resolve(names)
+    except Exception as exc:  # plugin.external's refusal: no Studio, external scripting off
         log(str(exc))
         return None
-    sys.path.insert(0, config["repo"])
     from plugin.bridge import TOKEN_ENV, BridgeServer
 
     token = secrets.token_hex(32)
     env = dict(os.environ)
     env[TOKEN_ENV] = token
-    env["PYTHONPATH"] = config["repo"] + os.pathsep + env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = config["code"] + os.pathsep + env.get("PYTHONPATH", "")
     env["PYTHONUNBUFFERED"] = "1"
-    summary_path = os.path.join(folder, "summary-{}.json".format(stamp))
-    command = worker_command(config, action, log.path, summary_path)
+    summary_path = os.path.join(os.path.dirname(log.path), "summary-{}.json".format(stamp))
+    try:
+        command = worker_command(config, os.environ.get("LIPALIGN_MODE") or settings.get("mode", "panel"), action,
+                                 log.path, summary_path)
+    except ValueError as exc:
+        log(str(exc))
+        return None
     log("starting " + " ".join(command), show=False)
     process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log.handle,
-                               cwd=config["repo"], env=env, universal_newlines=True, encoding="utf-8", bufsize=1)
+                               cwd=config["code"], env=env, universal_newlines=True, encoding="utf-8", bufsize=1)
     summary = None
     try:
         summary = BridgeServer(resolve, token).serve(process.stdout, process.stdin, show_event(log))
@@ -194,4 +249,4 @@ def main(resolve, action="align"):
 
 
 if __name__ == "__main__":
-    LAST_SUMMARY = main(find_resolve(globals()), globals().get("LIPALIGN_ACTION", "align"))
+    LAST_SUMMARY = main(globals(), globals().get("LIPALIGN_ACTION", "align"))
