@@ -281,3 +281,17 @@ def test_the_entry_refuses_code_another_account_could_have_changed(tmp_path, mon
         os.chown(launcher / "LipAlign.config.json", 4321, 4321)
         with pytest.raises(RuntimeError, match=r"LipAlign.config.json belongs to another account \(uid 4321\)"):
             names["load_config"]()
+
+
+@pytest.mark.parametrize("platform", ["darwin", "win32", "linux"])
+def test_the_fallback_log_folder_is_lipaligns(platform, tmp_path, monkeypatch):
+    """The script's own log folder (used before LipAlign is reached) is core.locations' per-user one."""
+    from core import locations
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("LOCALAPPDATA", str(tmp_path / "Local"))
+    for name in ("LIPALIGN_LOG_DIR", "XDG_STATE_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(sys, "platform", platform)
+    names = runpy.run_path(str(MENU), run_name="lipalign_menu")
+    assert Path(names["log_folder"]()) == locations.log_folder("user", platform)

@@ -47,6 +47,8 @@ def config_folder():
 
 
 def log_folder():
+    """The per-user log folder, for when LipAlign cannot be asked (not installed, refused): the same folder as
+    core.locations.log_folder("user"), which this script cannot import before it knows where LipAlign is."""
     if os.environ.get("LIPALIGN_LOG_DIR"):
         return os.environ["LIPALIGN_LOG_DIR"]
     home = os.path.expanduser("~")
