@@ -84,15 +84,16 @@ def commit() -> str:
 
 
 def entries_for(target: Platform, python: tuple[int, int]) -> list[str]:
-    """The lock's entries (with their hashes) that apply on ``target`` under Python ``python``."""
+    """The lock's entries (with their hashes, without their markers) that apply on ``target`` under ``python``."""
     environment = {**target.markers, "python_version": f"{python[0]}.{python[1]}",
                    "python_full_version": f"{python[0]}.{python[1]}.0"}
     chosen = []
     for entry in locked_entries(RUNTIME_LOCK.read_text(encoding="utf-8")):
-        requirement = entry.split("\\", 1)[0]
-        marker = requirement.split(";", 1)[1].strip() if ";" in requirement else ""
-        if not marker or Marker(marker).evaluate(environment):
-            chosen.append(entry)
+        requirement, rest = entry.split("\\", 1)
+        pin, _, marker = requirement.partition(";")
+        if not marker.strip() or Marker(marker.strip()).evaluate(environment):
+            # The marker is dropped once judged: pip would judge it again against the machine that builds.
+            chosen.append(f"{pin.strip()} \\{rest}")
     return chosen
 
 

@@ -49,7 +49,8 @@ def locked_entries(text: str) -> list[str]:
 
 
 def lock_project(folder: Path) -> None:
-    """A throw-away uv project whose dependencies are requirements.in, resolved for exactly our platforms."""
+    """A throw-away uv project whose dependencies are requirements.in, resolved for exactly our platforms, each
+    package at a version with a wheel for every one of them (an sdist would need a compiler on the workstation)."""
     python = json.loads(MANIFEST.read_text(encoding="utf-8"))["python"]["requires"]
     environments = ",\n".join(
         f'  "sys_platform == \'{p.sys_platform}\' and platform_machine == \'{p.platform_machine}\'"'
@@ -57,7 +58,8 @@ def lock_project(folder: Path) -> None:
     dependencies = ",\n".join(f"  {json.dumps(line)}" for line in requirements(RUNTIME_IN))
     (folder / "pyproject.toml").write_text(
         f'[project]\nname = "lipalign-lock"\nversion = "0"\nrequires-python = "{python}"\n'
-        f"dependencies = [\n{dependencies}\n]\n\n[tool.uv]\npackage = false\nenvironments = [\n{environments}\n]\n",
+        f"dependencies = [\n{dependencies}\n]\n\n[tool.uv]\npackage = false\nno-build = true\n"
+        f"environments = [\n{environments}\n]\nrequired-environments = [\n{environments}\n]\n",
         encoding="utf-8")
 
 

@@ -32,15 +32,15 @@ class Platform:
                 "implementation_name": "cpython", "platform_python_implementation": "CPython"}
 
 
-# pip widens a macOS tag to the older ones it implies (macosx_13_0 takes 11_0 and universal2) but not a PEP 600
-# manylinux tag, so those are listed. macOS 13 is the oldest that DaVinci Resolve 19 runs on; glibc 2.34 covers
-# Rocky/RHEL 9 and Ubuntu 22.04; PySide6 6.12 needs it (glibc 2.34).
+# pip widens a macOS tag to the older ones it implies (macosx_14_0 takes 11_0 and universal2) but not a PEP 600
+# manylinux tag, so those are listed. macOS 14 is the oldest PySide6 6.12 and PyAV 18 have wheels for; glibc 2.34
+# (Rocky/RHEL 9, Ubuntu 22.04) the oldest PySide6 6.12 has Linux wheels for.
 MANYLINUX_X86_64 = (*(f"manylinux_2_{minor}_x86_64" for minor in range(34, 4, -1)),
                     "manylinux2014_x86_64", "manylinux2010_x86_64", "manylinux1_x86_64")
 PLATFORMS = {p.name: p for p in (
     Platform("linux-x86_64", MANYLINUX_X86_64, "linux", "x86_64"),
-    Platform("macos-arm64", ("macosx_13_0_arm64",), "darwin", "arm64"),
-    Platform("macos-x86_64", ("macosx_13_0_x86_64",), "darwin", "x86_64"),
+    Platform("macos-arm64", ("macosx_14_0_arm64",), "darwin", "arm64"),
+    Platform("macos-x86_64", ("macosx_14_0_x86_64",), "darwin", "x86_64"),
     Platform("windows-x86_64", ("win_amd64",), "win32", "AMD64"),
 )}
 

@@ -329,3 +329,26 @@ def test_the_lua_entry_runs_the_menu_script_only_from_a_folder_no_one_else_can_c
     if os.geteuid() == 0:
         os.chown(script, 4321, 4321)
         assert "entry.sh belongs to another account (uid 4321)" in run_entry() and not marker.exists()
+
+
+def test_the_lock_is_read_for_the_target_platform_not_the_builder():
+    """The bundle of an Intel Mac, built here on Linux, takes the Intel Mac pins: markers judged and dropped."""
+    sys.path.insert(0, str(REPO / "installer"))
+    try:
+        from build_bundle import entries_for
+        from platforms import PLATFORMS
+    finally:
+        sys.path.remove(str(REPO / "installer"))
+
+    def pins(platform: str, python: tuple[int, int]) -> list[str]:
+        entries = entries_for(PLATFORMS[platform], python)
+        assert all(";" not in entry.split("\\", 1)[0] for entry in entries)  # pip must not judge them again
+        return [entry.split(" ", 1)[0] for entry in entries]
+
+    intel, linux = pins("macos-x86_64", (3, 11)), pins("linux-x86_64", (3, 11))
+    assert "jax==0.4.38" in intel and "jax==0.7.1" not in intel
+    assert "jax==0.7.1" in linux and "jax==0.4.38" not in linux
+    assert len(intel) == len(set(intel))
+    # importlib-metadata is needed below Python 3.12 only
+    assert any(pin.startswith("importlib-metadata==") for pin in linux)
+    assert not any(pin.startswith("importlib-metadata==") for pin in pins("linux-x86_64", (3, 12)))
