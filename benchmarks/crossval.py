@@ -29,7 +29,7 @@ from core.decode import AudioTrack, decode_audio  # noqa: E402
 from core.estimate.confidence import EVIDENCE_NAMES, Calibration, choose_threshold, fit_calibration  # noqa: E402
 from core.estimate.fitted import FittedModel  # noqa: E402
 from core.estimate.speaker import SpeakerModel, SpeakerMoments, fit_speaker_model, speaker_moments  # noqa: E402
-from core.estimate.sync import EstimatorSettings, Measurement, SyncInputs, prepare_streams  # noqa: E402
+from core.estimate.sync import EstimatorSettings, Excerpt, Measurement, SyncInputs, prepare_streams  # noqa: E402
 from core.face import FaceTrack, track_faces_in_file  # noqa: E402
 from core.features import GRID_RATE  # noqa: E402
 from core.probe import probe  # noqa: E402
@@ -143,7 +143,7 @@ class Case:
 def own_audio_case(clip: Clip, shift_ms: float, drift_ms_per_min: float = 0.0) -> Case:
     samples = offset_audio(clip.audio.samples, clip.audio.rate, shift_ms, drift_ms_per_min, clip.audio.samples.size)
     audio = replace(clip.audio, samples=samples)
-    return Case(clip, clip, shift_ms, [SyncInputs(face, audio, clip.fps, SETTINGS) for face in clip.faces])
+    return Case(clip, clip, shift_ms, [SyncInputs([Excerpt(face, audio)], clip.fps, SETTINGS) for face in clip.faces])
 
 
 def other_audio_case(picture: Clip, sound: Clip) -> Case:
@@ -152,7 +152,8 @@ def other_audio_case(picture: Clip, sound: Clip) -> Case:
     n = min(samples.size, sound.audio.samples.size)
     samples[:n] = sound.audio.samples[:n]
     audio = replace(picture.audio, samples=samples)
-    return Case(picture, sound, 0.0, [SyncInputs(face, audio, picture.fps, SETTINGS) for face in picture.faces])
+    return Case(picture, sound, 0.0,
+                [SyncInputs([Excerpt(face, audio)], picture.fps, SETTINGS) for face in picture.faces])
 
 
 def true_cases(clips: Iterable[Clip], shifts: Iterable[float] = SHIFTS_MS) -> list[Case]:
@@ -169,8 +170,8 @@ def speaker_training_moments(clip: Clip) -> SpeakerMoments | None:
     """The cross-speaker model's sums for one clip at its reference offset (single-face clips with one)."""
     if clip.reference_ms is None or len(clip.faces) != 1:
         return None
-    inputs = SyncInputs(clip.faces[0], clip.audio, clip.fps, SETTINGS)
-    streams = prepare_streams(clip.faces[0], inputs.features, 0, int(SETTINGS.block_s * GRID_RATE))
+    inputs = SyncInputs([Excerpt(clip.faces[0], clip.audio)], clip.fps, SETTINGS)
+    streams = prepare_streams(clip.faces[0], inputs.features[0], 0, int(SETTINGS.block_s * GRID_RATE))
     if streams is None:
         return None
     return speaker_moments(streams.mouth, streams.mouth_weight, streams.audio, streams.audio_weight,

@@ -14,7 +14,7 @@ from tracks import looped, replace_audio
 import core.estimate
 from core.decode import decode_audio
 from core.estimate import EstimatorSettings, estimate_faces, estimate_sync, load_fitted_model
-from core.estimate.bilabial import LipReleases, bilabial_opinion, lip_releases, sound_bursts
+from core.estimate.bilabial import LipEvents, LipReleases, bilabial_opinion, lip_releases, sound_bursts
 from core.estimate.confidence import EVIDENCE_NAMES, Calibration, Evidence, choose_threshold, fit_calibration
 from core.estimate.correlation import CHANCE_RHO, canonical_correlation, excess_correlation, projected_correlation
 from core.estimate.drift import find_splices
@@ -220,10 +220,10 @@ def test_bilabial_opinion_reads_the_lag_between_releases_and_bursts():
         samples[k - int(0.06 * rate):k] *= 0.05  # the closure's silence ...
         samples[k:k + int(0.03 * rate)] += 0.3 * rng.standard_normal(int(0.03 * rate))  # ... then the burst
     bursts = sound_bursts(samples.astype(np.float32), rate, 0.0)
-    opinion = bilabial_opinion(releases, bursts, around_ms=50.0)
+    opinion = bilabial_opinion([LipEvents(releases, bursts)], around_ms=50.0)
     assert opinion.firm and opinion.offset_ms == pytest.approx(70.0, abs=8.0)
     assert opinion.agrees_with(40.0) and not opinion.agrees_with(200.0)
-    assert bilabial_opinion(LipReleases(np.zeros(0), np.zeros(0)), bursts, 50.0) is None
+    assert bilabial_opinion([LipEvents(LipReleases(np.zeros(0), np.zeros(0)), bursts)], 50.0) is None
 
 
 def test_settings_validate_search_range_and_widen_in_turn():

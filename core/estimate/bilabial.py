@@ -13,12 +13,13 @@ The same events are the clearest moments for an editor to check by eye (:func:`s
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import signal
 
-__all__ = ["BILABIAL_AGREE_MS", "MIN_FIRM_EVENTS", "BilabialOpinion", "LipReleases", "SoundBursts",
+__all__ = ["BILABIAL_AGREE_MS", "MIN_FIRM_EVENTS", "BilabialOpinion", "LipEvents", "LipReleases", "SoundBursts",
            "bilabial_opinion", "lip_releases", "sound_bursts", "sync_moments"]
 
 # A closure: the inner-lip gap in the bottom CLOSED_SHARE of its 2nd to 95th percentile range for at
@@ -90,6 +91,22 @@ class SoundBursts:
             a, b = c - reach, c + reach
             out[i] = a >= 0 and b <= silent.size and not long_pause[a:b].any()
         return out
+
+
+@dataclass(frozen=True)
+class LipEvents:
+    """The lips' releases and the sound's bursts over one stretch of the clip (an excerpt, or the whole clip).
+
+    Stretches are kept apart because whether a release lies in running speech is judged on its own
+    stretch's sound level.
+    """
+
+    releases: LipReleases
+    bursts: SoundBursts
+
+    def between(self, start_s: float, end_s: float) -> LipEvents:
+        """The same stretch with only the releases at ``start_s <= time < end_s``."""
+        return LipEvents(self.releases.between(start_s, end_s), self.bursts)
 
 
 @dataclass(frozen=True)
@@ -185,30 +202,34 @@ def sound_bursts(samples: np.ndarray, rate: int, start_s: float) -> SoundBursts:
     return SoundBursts(start_s + idx[steepest] * LEVEL_STEP_S, rise[steepest], level_db, start_s)
 
 
-def _matches(releases: LipReleases, bursts: SoundBursts, around_ms: float,
-             drift_ms_per_min: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Mid-speech releases matched to the burst nearest the expected lag: (release index, burst index, lag ms).
+def _matches(events: Sequence[LipEvents], around_ms: float,
+             drift_ms_per_min: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Mid-speech releases matched to the burst nearest the expected lag: (release time, clarity, lag ms), and
+    how many mid-speech releases were looked at.
 
     The expected lag at a release is ``around_ms`` plus what the drift adds by then; the lag kept is
     the event's own, with the drift taken off, so every event speaks of the offset at media time 0.
+    Clarity is how wide the lips open times how sharply the sound bursts.
     """
-    keep = bursts.mid_speech(releases.time_s)
-    pairs = []
-    for i in np.flatnonzero(keep):
-        t = releases.time_s[i]
-        drift_ms = drift_ms_per_min * t / 60.0
-        lags = (bursts.time_s - t) * 1000.0 - drift_ms
-        near = np.flatnonzero(np.abs(lags - around_ms) <= MATCH_REACH_MS)
-        if near.size:
-            j = int(near[np.argmin(np.abs(lags[near] - around_ms))])
-            pairs.append((i, j, lags[j]))
-    if not pairs:
-        return np.zeros(0, int), np.zeros(0, int), np.zeros(0)
-    i, j, lag = (np.asarray(v) for v in zip(*pairs, strict=True))
-    return i.astype(int), j.astype(int), lag.astype(float)
+    times, clarity, lags, looked_at = [], [], [], 0
+    for stretch in events:
+        releases, bursts = stretch.releases, stretch.bursts
+        keep = bursts.mid_speech(releases.time_s)
+        looked_at += int(keep.sum())
+        for i in np.flatnonzero(keep):
+            t = releases.time_s[i]
+            drift_ms = drift_ms_per_min * t / 60.0
+            lag = (bursts.time_s - t) * 1000.0 - drift_ms
+            near = np.flatnonzero(np.abs(lag - around_ms) <= MATCH_REACH_MS)
+            if near.size:
+                j = int(near[np.argmin(np.abs(lag[near] - around_ms))])
+                times.append(t)
+                clarity.append(releases.opening[i] * bursts.rise_db[j])
+                lags.append(lag[j])
+    return np.asarray(times, float), np.asarray(clarity, float), np.asarray(lags, float), looked_at
 
 
-def bilabial_opinion(releases: LipReleases, bursts: SoundBursts, around_ms: float,
+def bilabial_opinion(events: Sequence[LipEvents], around_ms: float,
                      drift_ms_per_min: float = 0.0) -> BilabialOpinion | None:
     """The offset mid-speech releases and their bursts show near ``around_ms``, or None without events.
 
@@ -216,8 +237,7 @@ def bilabial_opinion(releases: LipReleases, bursts: SoundBursts, around_ms: floa
     opinion is the median lag with a 95 % bootstrap interval (1000 resamples of the events, a fixed
     seed so the same clip always reads the same).
     """
-    mid = int(bursts.mid_speech(releases.time_s).sum())
-    _, _, lags = _matches(releases, bursts, around_ms, drift_ms_per_min)
+    _, _, lags, mid = _matches(events, around_ms, drift_ms_per_min)
     if lags.size == 0:
         return None
     rng = np.random.default_rng(0)
@@ -227,18 +247,14 @@ def bilabial_opinion(releases: LipReleases, bursts: SoundBursts, around_ms: floa
                            int(lags.size), mid)
 
 
-def sync_moments(releases: LipReleases, bursts: SoundBursts, offset_ms: float, drift_ms_per_min: float = 0.0,
+def sync_moments(events: Sequence[LipEvents], offset_ms: float, drift_ms_per_min: float = 0.0,
                  count: int = 5) -> list[dict[str, float | str]]:
     """The clearest moments to check the sync by eye: mid-speech lip releases and the bursts they make.
 
     Ranked by how wide the lips open times how sharply the sound bursts; each gives its media time,
     what happens there, and the offset that event alone shows (positive: audio late).
     """
-    i, j, lags = _matches(releases, bursts, offset_ms, drift_ms_per_min)
-    if lags.size == 0:
-        return []
-    clarity = releases.opening[i] * bursts.rise_db[j]
+    times, clarity, lags, _ = _matches(events, offset_ms, drift_ms_per_min)
     best = np.argsort(-clarity)[:count]
-    return [{"time_s": round(float(releases.time_s[i[k]]), 3),
-             "event": "lips part on a /p b m/ and the sound bursts",
-             "offset_ms": round(float(lags[k]), 1)} for k in sorted(best, key=lambda k: releases.time_s[i[k]])]
+    return [{"time_s": round(float(times[k]), 3), "event": "lips part on a /p b m/ and the sound bursts",
+             "offset_ms": round(float(lags[k]), 1)} for k in sorted(best, key=lambda k: times[k])]

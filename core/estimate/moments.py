@@ -18,7 +18,7 @@ from scipy import signal
 from core.features import GRID_RATE
 
 __all__ = ["STEP_MS", "BlockMoments", "LagMoments", "block_edges", "block_moments", "combined_moments",
-           "drift_shift_steps", "iter_block_moments", "lagged_sums", "shift_lags"]
+           "drift_shift_steps", "iter_block_moments", "join_moments", "lagged_sums", "shift_lags"]
 
 STEP_MS = 1000.0 / GRID_RATE
 
@@ -120,6 +120,13 @@ def block_moments(video: np.ndarray, video_weight: np.ndarray, audio: np.ndarray
     return LagMoments(np.arange(-max_lag, max_lag + 1), np.stack([b.first for b in blocks]),
                       np.stack([b.video for b in blocks]), np.stack([b.audio for b in blocks]),
                       np.array([b.centre_s for b in blocks]), np.array([b.span_s for b in blocks]))
+
+
+def join_moments(parts: list[LagMoments]) -> LagMoments:
+    """The blocks of several stretches of one clip (measured at the same lags) as one set, in time order."""
+    order = np.argsort(np.concatenate([p.block_time_s for p in parts]), kind="stable")
+    return LagMoments(parts[0].lags, *(np.concatenate([getattr(p, name) for p in parts])[order]
+                                      for name in ("first", "video", "audio", "block_time_s", "block_span_s")))
 
 
 def drift_shift_steps(drift_ms_per_min: float, time_s: float) -> float:

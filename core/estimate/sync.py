@@ -29,8 +29,7 @@ import numpy as np
 from core.decode import AudioTrack
 from core.estimate.bilabial import (
     BilabialOpinion,
-    LipReleases,
-    SoundBursts,
+    LipEvents,
     bilabial_opinion,
     lip_releases,
     sound_bursts,
@@ -47,17 +46,18 @@ from core.estimate.moments import (
     combined_moments,
     drift_shift_steps,
     iter_block_moments,
+    join_moments,
     shift_lags,
 )
 from core.estimate.peak import Peak, find_peak
 from core.estimate.speaker import usable_steps
-from core.face import FaceTrack
+from core.face import FaceTrack, concatenate_tracks
 from core.features import GRID_RATE, AudioFeatures, audio_features, mouth_features
 from core.model import SyncResult, SyncWindow
 from core.tolerance import PRESETS, Tolerance
 
-__all__ = ["AGREE_MS", "MAX_SEARCH_MS", "MIN_SEARCH_MS", "WIDER_SEARCH_MS", "EstimatorSettings", "Measurement",
-           "SyncInputs", "choose_face", "estimate_faces", "estimate_sync"]
+__all__ = ["AGREE_MS", "MAX_SEARCH_MS", "MIN_SEARCH_MS", "WIDER_SEARCH_MS", "EstimatorSettings", "Excerpt",
+           "Measurement", "SyncInputs", "choose_face", "estimate_excerpts", "estimate_faces", "estimate_sync"]
 
 MAX_SEARCH_MS = 5000.0
 MIN_SEARCH_MS = 100.0
@@ -112,6 +112,19 @@ class EstimatorSettings:
         return [self.search_ms, *(wider for wider in WIDER_SEARCH_MS if wider > self.search_ms)]
 
 
+@dataclass(frozen=True)
+class Excerpt:
+    """A stretch of a clip measured on its own: the face over it and the audio around it.
+
+    A whole clip is one excerpt. Progressive analysis (:mod:`core.progressive`) measures a long file
+    as excerpts spread over it; their blocks carry their media times, so drift and splices are seen
+    across them. The audio should reach beyond the face by the widest search, where the clip allows.
+    """
+
+    face: FaceTrack
+    audio: AudioTrack
+
+
 def estimate_sync(face: FaceTrack, audio: AudioTrack, *, fps: float, settings: EstimatorSettings,
                   model: FittedModel | None = None) -> SyncResult:
     """Measure offset and drift of ``audio`` against the lips in ``face``.
@@ -131,7 +144,7 @@ def estimate_sync(face: FaceTrack, audio: AudioTrack, *, fps: float, settings: E
         falls further behind), windows, the probability of being within one frame as confidence, the
         verdict, the clearest moments to check by eye, and what each independent reading said.
     """
-    return SyncInputs(face, audio, fps, settings).estimate(model or load_fitted_model())
+    return SyncInputs([Excerpt(face, audio)], fps, settings).estimate(model or load_fitted_model())
 
 
 def estimate_faces(faces: list[FaceTrack], audio: AudioTrack, *, fps: float, settings: EstimatorSettings,
@@ -140,9 +153,15 @@ def estimate_faces(faces: list[FaceTrack], audio: AudioTrack, *, fps: float, set
 
     Returns the chosen face's result, which says which face (its box) and why, and its index.
     """
+    return estimate_excerpts([[Excerpt(face, audio)] for face in faces], fps=fps, settings=settings, model=model)
+
+
+def estimate_excerpts(faces: list[list[Excerpt]], *, fps: float, settings: EstimatorSettings,
+                      model: FittedModel | None = None) -> tuple[SyncResult, int]:
+    """:func:`estimate_faces` for clips measured in excerpts: ``faces[k]`` holds face ``k``'s excerpts."""
     model = model or load_fitted_model()
-    results = [SyncInputs(face, audio, fps, settings).estimate(model) for face in faces]
-    return choose_face(results, faces)
+    inputs = [SyncInputs(excerpts, fps, settings) for excerpts in faces]
+    return choose_face([i.estimate(model) for i in inputs], [i.face for i in inputs])
 
 
 def choose_face(results: list[SyncResult], faces: list[FaceTrack]) -> tuple[SyncResult, int]:
@@ -158,7 +177,8 @@ def choose_face(results: list[SyncResult], faces: list[FaceTrack]) -> tuple[Sync
 
 
 class SyncInputs:
-    """One face and one audio track, with everything measured from them that no fitted number changes.
+    """One face's excerpts (one for a whole clip), with everything measured from them that no fitted number
+    changes.
 
     The features, the streams of each search range, the clip's own canonical correlation (for each
     drift asked about) and the lip releases and sound bursts are computed once, when first needed, so
@@ -166,29 +186,35 @@ class SyncInputs:
     of the model's own steps only.
     """
 
-    def __init__(self, face: FaceTrack, audio: AudioTrack, fps: float, settings: EstimatorSettings) -> None:
-        self.face, self.audio, self.fps, self.settings = face, audio, fps, settings
-        self._streams: dict[float, Streams | None] = {}
+    def __init__(self, excerpts: list[Excerpt], fps: float, settings: EstimatorSettings) -> None:
+        self.excerpts = sorted(excerpts, key=lambda e: e.audio.start_s)
+        self.fps, self.settings = fps, settings
+        self._streams: dict[float, list[Streams]] = {}
         self._own: dict[tuple[float, float], tuple[list[float | None], np.ndarray]] = {}
 
     @functools.cached_property
-    def features(self) -> AudioFeatures:
-        return audio_features(self.audio)
+    def face(self) -> FaceTrack:
+        """The face over every excerpt, as one track."""
+        return concatenate_tracks([e.face for e in self.excerpts])
 
     @functools.cached_property
-    def releases(self) -> LipReleases:
-        return lip_releases(self.face.time_s, self.face.mouth[:, 0])
+    def features(self) -> list[AudioFeatures]:
+        """Each excerpt's audio features."""
+        return [audio_features(e.audio) for e in self.excerpts]
 
     @functools.cached_property
-    def bursts(self) -> SoundBursts:
-        return sound_bursts(self.audio.samples, self.audio.rate, self.audio.start_s)
+    def events(self) -> list[LipEvents]:
+        """Each excerpt's lip releases and sound bursts."""
+        return [LipEvents(lip_releases(e.face.time_s, e.face.mouth[:, 0]),
+                          sound_bursts(e.audio.samples, e.audio.rate, e.audio.start_s)) for e in self.excerpts]
 
-    def streams(self, search_ms: float) -> Streams | None:
-        """Both streams prepared for a search of ``±search_ms`` (None without a second of face and speech)."""
+    def streams(self, search_ms: float) -> list[Streams]:
+        """Both streams of every excerpt with a second of face and speech, prepared for a search of ``±search_ms``."""
         if search_ms not in self._streams:
-            self._streams[search_ms] = prepare_streams(
-                self.face, self.features, int(np.ceil(search_ms / STEP_MS)) + MARGIN_STEPS,
-                int(self.settings.block_s * GRID_RATE))
+            prepared = (prepare_streams(e.face, features, int(np.ceil(search_ms / STEP_MS)) + MARGIN_STEPS,
+                                        int(self.settings.block_s * GRID_RATE))
+                        for e, features in zip(self.excerpts, self.features, strict=True))
+            self._streams[search_ms] = [s for s in prepared if s is not None]
         return self._streams[search_ms]
 
     def own_correlation(self, search_ms: float, drift_ms_per_min: float) -> tuple[list[float | None], np.ndarray]:
@@ -211,7 +237,7 @@ class SyncInputs:
             return None
         best, best_confidence = None, -1.0
         for search_ms in self.settings.search_ranges():
-            if self.streams(search_ms) is None:
+            if not self.streams(search_ms):
                 return None
             measurement = measure(self, model, search_ms)
             confidence = measurement.confidence(model)
@@ -309,12 +335,11 @@ class Measurement:
 
 def measure(inputs: SyncInputs, model: FittedModel, search_ms: float) -> Measurement:
     """Windows, drift, the offset's peak and its evidence over ``±search_ms``."""
-    streams = inputs.streams(search_ms)
     search_steps = int(np.ceil(search_ms / STEP_MS))
-    mouth = model.speaker.mouth_signal(streams.mouth)[:, None]
-    sound = model.speaker.sound_signal(streams.audio)[:, None]
-    moments = block_moments(mouth, usable_steps(streams.mouth_weight), sound, streams.audio_weight,
-                            streams.max_lag, streams.block_len, streams.grid_start_s)
+    moments = join_moments([block_moments(model.speaker.mouth_signal(s.mouth)[:, None], usable_steps(s.mouth_weight),
+                                          model.speaker.sound_signal(s.audio)[:, None], s.audio_weight,
+                                          s.max_lag, s.block_len, s.grid_start_s)
+                            for s in inputs.streams(search_ms)])
     block_peaks = [find_peak(projected_correlation(*moments.block(b)), moments.lags, search_steps)
                    for b in range(moments.first.shape[0])]
     offsets = [SyncWindow(float(a), float(b), p.lag_ms if p is not None and p.interior else None, 0.0)
@@ -329,24 +354,26 @@ def measure(inputs: SyncInputs, model: FittedModel, search_ms: float) -> Measure
     own_lag = own.lag_ms if own is not None and own.interior else None
     if peak is None:
         return Measurement(search_ms, None, drift, windows, None, own_lag, None, float(moments.block_span_s[-1, 1]))
-    bilabial = bilabial_opinion(inputs.releases, inputs.bursts, peak.lag_ms, drift)
+    bilabial = bilabial_opinion(inputs.events, peak.lag_ms, drift)
     evidence = _evidence(peak, whole[0][peak.index, 0, 0], own_lag, bilabial, search_ms)
     return Measurement(search_ms, peak, drift, windows, evidence, own_lag, bilabial,
                        float(moments.block_span_s[-1, 1]))
 
 
-def own_correlation(streams: Streams, drift_ms_per_min: float, search_steps: int
+def own_correlation(streams: list[Streams], drift_ms_per_min: float, search_steps: int
                     ) -> tuple[list[float | None], np.ndarray]:
-    """The clip's own canonical correlation: each block's best lag, and the whole clip's curve.
+    """The clip's own canonical correlation: each block's best lag (blocks in time order), and the whole
+    clip's curve.
 
     Blocks are read one at a time and summed, each shifted by ``drift_ms_per_min``, so memory stays
     flat however long the clip.
     """
-    lags = np.arange(-streams.max_lag, streams.max_lag + 1)
+    lags = np.arange(-streams[0].max_lag, streams[0].max_lag + 1)
     totals: list[np.ndarray] | None = None
     block_lags: list[float | None] = []
-    for block in iter_block_moments(streams.own_mouth, streams.mouth_weight, streams.own_audio, streams.audio_weight,
-                                    streams.max_lag, streams.block_len, streams.grid_start_s):
+    blocks = (block for s in sorted(streams, key=lambda s: s.grid_start_s) for block in iter_block_moments(
+        s.own_mouth, s.mouth_weight, s.own_audio, s.audio_weight, s.max_lag, s.block_len, s.grid_start_s))
+    for block in blocks:
         peak = find_peak(excess_correlation(block.first, block.video, block.audio), lags, search_steps)
         block_lags.append(peak.lag_ms if peak is not None and peak.interior else None)
         shift = drift_shift_steps(drift_ms_per_min, block.centre_s)
@@ -369,7 +396,7 @@ def _window(inputs: SyncInputs, moments: LagMoments, b: int, peak: Peak | None, 
     start, end = moments.block_span_s[b]
     if peak is None or not peak.interior:
         return SyncWindow(round(float(start), 3), round(float(end), 3), None, 0.0)
-    bilabial = bilabial_opinion(inputs.releases.between(start, end), inputs.bursts, peak.lag_ms, drift_ms_per_min)
+    bilabial = bilabial_opinion([e.between(start, end) for e in inputs.events], peak.lag_ms, drift_ms_per_min)
     evidence = _evidence(peak, moments.first[b, peak.index, 0, 0], own_lag_ms, bilabial, search_ms)
     confidence = model.calibration.confidence(evidence)
     return SyncWindow(round(float(start), 3), round(float(end), 3), round(peak.lag_ms, 1), round(confidence, 3))
@@ -388,7 +415,7 @@ def judge(measurement: Measurement, inputs: SyncInputs, model: FittedModel) -> S
     disagree = bilabial is not None and bilabial.firm and not bilabial.agrees_with(peak.lag_ms)
     offset = round(peak.lag_ms, 1)
     common = {"windows": measurement.windows, "tolerance": tolerance.name, "opinions": opinions,
-              "moments": sync_moments(inputs.releases, inputs.bursts, peak.lag_ms, drift)}
+              "moments": sync_moments(inputs.events, peak.lag_ms, drift)}
     splices = find_splices(measurement.windows, frame_ms, model.calibration.threshold)
     if splices:
         return _judge_spliced(splices, measurement.windows, tolerance, fps, model.calibration.threshold, common)
