@@ -7,7 +7,9 @@ enough (64 kB per second at 16 kHz) to hold whole.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+import queue
+import threading
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 import av
@@ -161,8 +163,27 @@ def decode_threads(width: int, height: int, cores: int | None = None) -> int:
     return int(min(cores, max(1, DECODE_MEMORY_BYTES // picture)))
 
 
+def key_frame_before(path: str | os.PathLike[str], time_s: float) -> float | None:
+    """Media time (s) of the video key frame at or before ``time_s``, where decoding from ``time_s`` starts;
+    None when the file cannot seek or says no key frame there."""
+    with open_container(os.fspath(path)) as container:
+        if not container.streams.video:
+            return None
+        stream = container.streams.video[0]
+        origin = clip_start_s(container)
+        try:
+            container.seek(int((max(time_s, 0.0) + origin) / stream.time_base), stream=stream, backward=True)
+            packet = next((p for p in container.demux(stream) if p.pts is not None), None)
+        except (av.error.FFmpegError, StopIteration):
+            return None
+        if packet is None or not packet.is_keyframe:
+            return None
+        key_s = float(packet.pts * packet.time_base) - origin
+        return key_s if key_s <= time_s else None
+
+
 def iter_video_frames(path: str | os.PathLike[str], max_side: int | None = 640, start_s: float = 0.0,
-                      end_s: float | None = None) -> Iterator[VideoFrame]:
+                      end_s: float | None = None, *, from_key_frame: bool = False) -> Iterator[VideoFrame]:
     """Yield the frames of the first video stream in presentation order, upright as a player shows them.
 
     Parameters
@@ -176,6 +197,9 @@ def iter_video_frames(path: str | os.PathLike[str], max_side: int | None = 640, 
     start_s, end_s : float
         Only frames shown at ``start_s <= time < end_s`` (seconds from the clip start); decoding
         seeks to the key frame before ``start_s``.
+    from_key_frame : bool
+        Start at that key frame instead of ``start_s``: for a look at about that time, without decoding
+        the frames between only to skip them (up to ten seconds of them in long-GOP media).
 
     Raises
     ------
@@ -207,6 +231,8 @@ def iter_video_frames(path: str | os.PathLike[str], max_side: int | None = 640, 
                 if frame.pts is None:
                     continue
                 time_s = float(frame.pts * frame.time_base) - origin
+                if from_key_frame and decoded == 0:
+                    start_s = min(start_s, time_s)
                 if time_s < start_s:
                     continue
                 if end_s is not None and time_s >= end_s:
@@ -222,6 +248,62 @@ def iter_video_frames(path: str | os.PathLike[str], max_side: int | None = 640, 
                 raise MediaError(f"{path}: video could not be decoded ({_short(exc)})") from None
     finally:
         container.close()
+
+
+# Frames decoded ahead of the consumer: a few, so memory stays small at any frame size.
+PREFETCH_FRAMES = 8
+_END = object()
+
+
+def decoded_ahead(frames: Iterable[VideoFrame], depth: int = PREFETCH_FRAMES) -> Iterator[VideoFrame]:
+    """``frames``, decoded (and converted) in a thread of their own up to ``depth`` frames ahead.
+
+    Face tracking and decoding each keep about one core busy and both release the interpreter lock in
+    their native code, so overlapping them takes about the time of the slower one. An error while
+    decoding is raised here, where the frame would have been; stopping early stops the decoding.
+    """
+    ahead: queue.Queue[object] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def decode() -> None:
+        source = iter(frames)
+        try:
+            for frame in source:
+                while not stop.is_set():
+                    try:
+                        ahead.put(frame, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    break
+            outcome: object = _END
+        except BaseException as exc:  # handed to the consumer, which raises it
+            outcome = exc
+        finally:
+            close = getattr(source, "close", None)
+            if close is not None:
+                close()
+        while not stop.is_set():
+            try:
+                ahead.put(outcome, timeout=0.1)
+                break
+            except queue.Full:
+                continue
+
+    worker = threading.Thread(target=decode, name="lipalign-decode", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = ahead.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item  # type: ignore[misc]
+    finally:
+        stop.set()
+        worker.join()
 
 
 # FFmpeg's default channel order for a channel count, for streams that leave the order unspecified.

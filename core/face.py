@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 from scipy.fft import dctn
 
-from core.decode import VideoFrame, iter_video_frames
+from core.decode import VideoFrame, decoded_ahead, iter_video_frames
 from core.errors import MediaError
 from core.progress import ProgressFn, no_progress, progress_part
 from core.stopping import ending_with_run, follow_parent
@@ -349,7 +349,7 @@ def track_face(frames: Iterable[VideoFrame], source_size: tuple[int, int], count
     nan_mouth = np.full(len(MOUTH_FEATURES), np.nan, np.float32)
     last_count, next_count_s = -1, -np.inf
     with quiet_native_stderr(), FaceMeshTracker() as tracker:
-        for frame in frames:
+        for frame in decoded_ahead(frames):
             if frame.time_s >= next_count_s:
                 last_count, next_count_s = tracker.count_faces(frame.image), frame.time_s + count_every_s
             times.append(frame.time_s)
@@ -411,7 +411,7 @@ def find_faces(path: str, duration_s: float, surveyed: int = FACE_SURVEY_FRAMES,
             progress(k / surveyed, "looking for faces")
             start_s = duration_s * (k + 0.5) / surveyed
             try:
-                frame = next(iter_video_frames(path, start_s=start_s), None)
+                frame = next(iter_video_frames(path, start_s=start_s, from_key_frame=True), None)
             except MediaError:  # a damaged stretch: the survey goes on, tracking reports what it can read
                 continue
             if frame is not None:

@@ -240,14 +240,43 @@ class Fix:
 
 
 @dataclass(frozen=True)
+class Coverage:
+    """How much of the file the measurement read.
+
+    ``mode`` is ``"full"`` (every frame of the file, or of the part asked for) or ``"progressive"``
+    (windows spread over the file until the answer was sure enough); ``windows`` are the (start, end)
+    media seconds whose frames were read, in reading order.
+    """
+
+    mode: str
+    duration_s: float
+    windows: list[tuple[float, float]]
+
+    @property
+    def used_s(self) -> float:
+        """Media seconds whose frames were read."""
+        return float(sum(end - start for start, end in self.windows))
+
+    @property
+    def share(self) -> float:
+        """The share of the file read, 0 to 1."""
+        return min(self.used_s / self.duration_s, 1.0) if self.duration_s > 0 else 1.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"mode": self.mode, "duration_s": round(self.duration_s, 3), "used_s": round(self.used_s, 3),
+                "share": round(self.share, 4), "windows": [[round(a, 3), round(b, 3)] for a, b in self.windows]}
+
+
+@dataclass(frozen=True)
 class Report:
-    """Everything ``lipalign analyze`` says about one file."""
+    """Everything ``lipalign analyze`` says about one file; ``coverage`` says how much of it was read."""
 
     file: str
     media: MediaInfo
     sync: SyncResult
     diagnostics: list[Diagnostic]
     fix: Fix
+    coverage: Coverage | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The report as JSON-ready data; non-finite numbers become ``null``."""
@@ -258,6 +287,7 @@ class Report:
             "sync": asdict(self.sync),
             "diagnostics": [asdict(d) for d in self.diagnostics],
             "fix": asdict(self.fix),
+            "coverage": None if self.coverage is None else self.coverage.to_dict(),
         })
 
 

@@ -78,8 +78,11 @@ def drift_interval(moments: LagMoments, max_drift_ms_per_min: float,
     return drift, drift - spread, drift + spread
 
 
-def fit_drift(windows: list[SyncWindow], moments: LagMoments, fps: float, max_drift_ms_per_min: float) -> float:
-    """Drift (ms/min), or 0 when a constant offset explains the clip as well.
+def fit_drift(windows: list[SyncWindow], moments: LagMoments, fps: float, max_drift_ms_per_min: float
+              ) -> tuple[float, tuple[float, float] | None]:
+    """Drift (ms/min), or 0 when a constant offset explains the clip as well; and the 95 % interval of the
+    drift that lines the blocks up (:func:`drift_interval`), None where the windows are too few or too close
+    to measure one.
 
     There is drift when the windows with an offset span at least ``MIN_DRIFT_SPAN_S``, the drift that best
     lines the blocks up (:func:`aligning_drift`) has a 95 % interval that excludes zero
@@ -91,17 +94,18 @@ def fit_drift(windows: list[SyncWindow], moments: LagMoments, fps: float, max_dr
     """
     t = _window_times(windows)
     if t.size < MIN_DRIFT_WINDOWS or t.max() - t.min() < MIN_DRIFT_SPAN_S:
-        return 0.0
+        return 0.0, None
     drift, low, high = drift_interval(moments, max_drift_ms_per_min)
+    interval = (low, high) if np.isfinite(low) and np.isfinite(high) else None
     if not (low > 0 or high < 0):
-        return 0.0
+        return 0.0, interval
     if abs(drift) / 60.0 * (t.max() - t.min()) < 0.5 * 1000.0 / fps or abs(drift) >= max_drift_ms_per_min:
-        return 0.0
+        return 0.0, interval
     order = np.argsort(moments.block_time_s)
     halves = (order[: order.size // 2], order[order.size // 2:])
     if any(np.sign(aligning_drift(moments, max_drift_ms_per_min, half)) != np.sign(drift) for half in halves):
-        return 0.0
-    return drift
+        return 0.0, interval
+    return drift, interval
 
 
 def find_splices(windows: list[SyncWindow], frame_ms: float, min_confidence: float) -> list[dict[str, float]]:

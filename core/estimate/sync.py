@@ -124,6 +124,19 @@ class Excerpt:
     face: FaceTrack
     audio: AudioTrack
 
+    # Measured once per excerpt, however often it is estimated again (progressive reading re-estimates
+    # after every window); cached_property writes past the frozen dataclass's __setattr__.
+    @functools.cached_property
+    def features(self) -> AudioFeatures:
+        """The audio's features."""
+        return audio_features(self.audio)
+
+    @functools.cached_property
+    def events(self) -> LipEvents:
+        """The lips' releases and the sound's bursts."""
+        return LipEvents(lip_releases(self.face.time_s, self.face.mouth[:, 0]),
+                         sound_bursts(self.audio.samples, self.audio.rate, self.audio.start_s))
+
 
 def estimate_sync(face: FaceTrack, audio: AudioTrack, *, fps: float, settings: EstimatorSettings,
                   model: FittedModel | None = None) -> SyncResult:
@@ -197,16 +210,15 @@ class SyncInputs:
         """The face over every excerpt, as one track."""
         return concatenate_tracks([e.face for e in self.excerpts])
 
-    @functools.cached_property
+    @property
     def features(self) -> list[AudioFeatures]:
         """Each excerpt's audio features."""
-        return [audio_features(e.audio) for e in self.excerpts]
+        return [e.features for e in self.excerpts]
 
-    @functools.cached_property
+    @property
     def events(self) -> list[LipEvents]:
         """Each excerpt's lip releases and sound bursts."""
-        return [LipEvents(lip_releases(e.face.time_s, e.face.mouth[:, 0]),
-                          sound_bursts(e.audio.samples, e.audio.rate, e.audio.start_s)) for e in self.excerpts]
+        return [e.events for e in self.excerpts]
 
     def streams(self, search_ms: float) -> list[Streams]:
         """Both streams of every excerpt with a second of face and speech, prepared for a search of ``±search_ms``."""
@@ -314,7 +326,8 @@ class Measurement:
 
     ``peak`` is the whole clip's (None without any correlation in range); ``evidence`` its evidence;
     ``own_lag_ms`` where the clip's own canonical correlation peaks (None if nowhere inside);
-    ``bilabial`` what the lip releases show near the peak.
+    ``bilabial`` what the lip releases show near the peak; ``drift_interval`` the 95 % interval of the drift
+    (ms/min), None where the clip is too short for one.
     """
 
     search_ms: float
@@ -325,6 +338,7 @@ class Measurement:
     own_lag_ms: float | None
     bilabial: BilabialOpinion | None
     duration_s: float
+    drift_interval: tuple[float, float] | None
 
     def confidence(self, model: FittedModel) -> float:
         """The calibrated confidence of the peak (0 for none, or one at the edge of the range)."""
@@ -344,7 +358,7 @@ def measure(inputs: SyncInputs, model: FittedModel, search_ms: float) -> Measure
                    for b in range(moments.first.shape[0])]
     offsets = [SyncWindow(float(a), float(b), p.lag_ms if p is not None and p.interior else None, 0.0)
                for (a, b), p in zip(moments.block_span_s, block_peaks, strict=True)]
-    drift = fit_drift(offsets, moments, inputs.fps, inputs.settings.max_drift_ms_per_min)
+    drift, drift_interval = fit_drift(offsets, moments, inputs.fps, inputs.settings.max_drift_ms_per_min)
     own_block_lags, own_curve = inputs.own_correlation(search_ms, drift)
     windows = [_window(inputs, moments, b, peak, own_block_lags[b], model, search_ms, drift)
                for b, peak in enumerate(block_peaks)]
@@ -353,11 +367,12 @@ def measure(inputs: SyncInputs, model: FittedModel, search_ms: float) -> Measure
     own = find_peak(own_curve, moments.lags, search_steps)
     own_lag = own.lag_ms if own is not None and own.interior else None
     if peak is None:
-        return Measurement(search_ms, None, drift, windows, None, own_lag, None, float(moments.block_span_s[-1, 1]))
+        return Measurement(search_ms, None, drift, windows, None, own_lag, None, float(moments.block_span_s[-1, 1]),
+                           drift_interval)
     bilabial = bilabial_opinion(inputs.events, peak.lag_ms, drift)
     evidence = _evidence(peak, whole[0][peak.index, 0, 0], own_lag, bilabial, search_ms)
     return Measurement(search_ms, peak, drift, windows, evidence, own_lag, bilabial,
-                       float(moments.block_span_s[-1, 1]))
+                       float(moments.block_span_s[-1, 1]), drift_interval)
 
 
 def own_correlation(streams: list[Streams], drift_ms_per_min: float, search_steps: int
@@ -465,6 +480,8 @@ def _opinions(measurement: Measurement, bilabial: BilabialOpinion | None) -> dic
         "speaker_model_ms": None if measurement.peak is None else round(measurement.peak.lag_ms, 1),
         "own_correlation_ms": None if measurement.own_lag_ms is None else round(measurement.own_lag_ms, 1),
         "lip_releases_ms": None, "lip_release_events": 0, "lip_releases_firm": False,
+        "drift_interval_ms_per_min": None if measurement.drift_interval is None
+        else [round(v, 2) for v in measurement.drift_interval],
     }
     if measurement.evidence is not None:
         opinions["speech_s"] = round(measurement.evidence.seconds, 1)

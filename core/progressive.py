@@ -1,0 +1,203 @@
+"""Progressive analysis: a long file measured from windows spread over it, until the answer is sure enough.
+
+An hour-long interview has one offset and one drift (or one per stretch between splices), and a small
+part of its frames pins them down. The audio is read first: it says where the speech is before any frame
+is decoded. Windows of :data:`WINDOW_S` seconds are then read in an order that spreads them over the file
+(the start, the end, the middle, the quarters, ...), each moved onto the most speech near its place and
+skipped where there is little. Every window adds an excerpt to the estimate (its blocks keep their media
+times, so drift and splices are seen across windows), and reading stops once the estimate is sure enough
+(:func:`sure_enough`) or the file is used up.
+
+The planning and the stopping rule are pure functions; :func:`measure_progressively` runs them over any
+reader of windows, so the estimator benchmark runs exactly this loop over tracks it has cached.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.decode import AudioTrack
+from core.estimate.sync import Excerpt
+from core.levels import speech_mask
+from core.model import SyncResult
+from core.progress import ProgressFn, no_progress
+
+__all__ = ["FIRST_WINDOWS", "MIN_SPEECH_SHARE", "PROGRESSIVE_MIN_S", "WINDOW_S", "ProgressiveResult", "Window",
+           "measure_progressively", "plan_windows", "speech_per_second", "sure_enough"]
+
+# Seconds of frames read at each place: two of the estimator's five-second blocks.
+WINDOW_S = 10.0
+# Windows read before the first estimate: the start, the end and the middle, so that drift is seen.
+FIRST_WINDOWS = 3
+# A place whose best window holds less speech than this share is skipped without decoding a frame.
+MIN_SPEECH_SHARE = 0.3
+# Files shorter than this are read whole: spreading windows over them would read most of their frames anyway.
+PROGRESSIVE_MIN_S = 4 * WINDOW_S
+# The drift is pinned down when its 95 % interval moves the offset at the end of the file by no more than this
+# many frames either way (an answer is right within one frame); a splice is placed when the windows either
+# side of it are this close.
+DRIFT_FRAMES = 1.0
+SPLICE_GAP_S = 2 * WINDOW_S
+
+
+@dataclass(frozen=True)
+class Window:
+    """Media seconds ``start_s <= t < end_s`` whose frames are read."""
+
+    start_s: float
+    end_s: float
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+@dataclass(frozen=True)
+class ProgressiveResult:
+    """What the windows read showed: the chosen face's result, index and excerpts, and the windows read, in
+    reading order."""
+
+    result: SyncResult
+    face: int
+    excerpts: list[Excerpt]
+    windows: list[Window]
+
+
+def speech_per_second(audio: AudioTrack, duration_s: float) -> np.ndarray:
+    """Share of each second of the file (media time from 0) that holds sound above the silence threshold.
+
+    Returns
+    -------
+    (ceil(duration_s),) float64 in [0, 1]; seconds the audio does not cover are 0.
+    """
+    seconds = max(int(np.ceil(duration_s)), 1)
+    mask = speech_mask(audio.samples, audio.rate)
+    if mask.size == 0:
+        return np.zeros(seconds)
+    frame_s = audio.duration_s / mask.size
+    second = np.floor(audio.start_s + (np.arange(mask.size) + 0.5) * frame_s).astype(int)
+    inside = (second >= 0) & (second < seconds)
+    sound = np.bincount(second[inside], weights=mask[inside].astype(float), minlength=seconds)
+    frames = np.bincount(second[inside], minlength=seconds)
+    return np.where(frames > 0, sound / np.maximum(frames, 1), 0.0)
+
+
+def _places(lo: float, hi: float) -> list[tuple[float, float]]:
+    """Places in [lo, hi] in an order that spreads them (ends, middle, quarters, ...), each with its reach:
+    half the distance to the nearest place read before it."""
+    places = [(lo, (hi - lo) / 2), (hi, (hi - lo) / 2)] if hi > lo else [(lo, 0.0)]
+    step = hi - lo
+    while step > WINDOW_S:
+        places += [(lo + (k + 0.5) * step, step / 4) for k in range(round((hi - lo) / step))]
+        step /= 2
+    return places
+
+
+def plan_windows(speech: np.ndarray, duration_s: float, *, first: tuple[float, float] | None = None,
+                 window_s: float = WINDOW_S, min_share: float = MIN_SPEECH_SHARE) -> list[Window]:
+    """The windows to read, in reading order.
+
+    Parameters
+    ----------
+    speech : (n,) share of speech in each second of the file (:func:`speech_per_second`).
+    duration_s : the file's length.
+    first : media seconds (start, end) to read before the rest of the file, such as the part of it a
+        timeline uses; a part no longer than four windows is read as one window.
+    window_s : length of a window.
+    min_share : places whose best window holds less speech are skipped.
+
+    Returns
+    -------
+    list of Window
+        Non-overlapping; spread over ``first`` first, then over the whole file. Each lies within
+        ``window_s`` of its place where there is the most speech, on whole seconds.
+    """
+    cumulative = np.concatenate([[0.0], np.cumsum(speech)])
+    width = round(window_s)
+    last_start = max(int(np.floor(duration_s - window_s)), 0)
+    chosen: list[Window] = []
+
+    def free(start: int) -> bool:
+        return all(start + width <= w.start_s or start >= w.end_s for w in chosen)
+
+    def add(place: float, reach: float) -> None:
+        lo, hi = max(int(np.floor(place - reach)), 0), min(int(np.ceil(place + reach)), last_start)
+        starts = [s for s in range(lo, hi + 1) if free(s)]
+        if not starts:
+            return
+        shares = np.array([(cumulative[min(s + width, speech.size)] - cumulative[min(s, speech.size)]) / width
+                           for s in starts])
+        best = np.flatnonzero(shares >= shares.max() - 1e-9)
+        start = starts[int(best[np.argmin([abs(starts[b] - place) for b in best])])]
+        if shares.max() >= min_share:
+            chosen.append(Window(float(start), float(min(start + width, duration_s))))
+
+    if first is not None:
+        lo, hi = max(first[0], 0.0), min(first[1], duration_s)
+        if hi - lo <= 4 * window_s:
+            chosen.append(Window(lo, hi))
+        else:
+            for place, reach in _places(lo, hi - window_s):
+                add(place, min(reach, window_s))
+    for place, reach in _places(0.0, float(last_start)):
+        add(place, min(reach, window_s))
+    # A file without speech still gets its start read, so the estimate can say why it cannot answer.
+    return chosen or [Window(0.0, float(min(window_s, duration_s)))]
+
+
+def sure_enough(result: SyncResult, windows: Sequence[Window], duration_s: float, fps: float) -> bool:
+    """Whether the windows read so far answer for the whole file.
+
+    The answer must be given (not inconclusive); its drift must be pinned down over the file's length (the
+    95 % interval moves the offset at the end of the file by at most :data:`DRIFT_FRAMES` frames either
+    way); and every splice must lie between windows no more than :data:`SPLICE_GAP_S` apart, so
+    the correction can be cut near where the offset jumps.
+    """
+    if result.verdict == "inconclusive":
+        return False
+    interval = result.opinions.get("drift_interval_ms_per_min")
+    if interval is None:
+        return False
+    half_width_ms = (interval[1] - interval[0]) / 2 * duration_s / 60.0
+    if half_width_ms > DRIFT_FRAMES * 1000.0 / fps:
+        return False
+    starts = sorted(w.start_s for w in windows)
+    ends = sorted(w.end_s for w in windows)
+    for splice in result.splices:
+        before = max((e for e in ends if e <= splice["time_s"]), default=0.0)
+        after = min((s for s in starts if s >= splice["time_s"]), default=duration_s)
+        if after - before > SPLICE_GAP_S:
+            return False
+    return True
+
+
+def measure_progressively(plan: Sequence[Window], read: Callable[[Window], list[Excerpt]],
+                          estimate: Callable[[list[list[Excerpt]]], tuple[SyncResult, int]], *,
+                          duration_s: float, fps: float, progress: ProgressFn = no_progress) -> ProgressiveResult:
+    """Read the planned windows in turn until the estimate is sure enough (:func:`sure_enough`).
+
+    Parameters
+    ----------
+    plan : the windows, in reading order (:func:`plan_windows`).
+    read : one window's excerpts, one per face tracked (the same faces, in the same order, every time).
+    estimate : the result over every face's excerpts so far, and the chosen face's index.
+    duration_s, fps : the file's length and frame rate.
+    progress : told the share of the planned windows read.
+    """
+    faces: list[list[Excerpt]] = []
+    done: list[Window] = []
+    outcome: tuple[SyncResult, int] = (SyncResult.inconclusive("nothing was read"), 0)
+    for k, window in enumerate(plan):
+        progress(k / len(plan), f"reading window {k + 1} at {window.start_s:.0f} s")
+        excerpts = read(window)
+        faces = [[*(faces[i] if faces else []), excerpt] for i, excerpt in enumerate(excerpts)]
+        done.append(window)
+        if len(done) < min(FIRST_WINDOWS, len(plan)) and k + 1 < len(plan):
+            continue
+        outcome = estimate(faces)
+        if sure_enough(outcome[0], done, duration_s, fps):
+            break
+    return ProgressiveResult(outcome[0], outcome[1], faces[outcome[1]] if faces else [], done)
