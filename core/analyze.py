@@ -5,7 +5,7 @@ Long files are read progressively (:mod:`core.progressive`) unless every frame i
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from core.decode import AudioTrack, decode_audio, iter_video_frames, key_frame_before
 from core.diagnose import diagnose
@@ -112,7 +112,7 @@ def _read_whole(path: str, media: MediaInfo, audio: AudioTrack, options: Analysi
                                                          0.05 + 0.95 * (k + 1) / len(regions))),
                             media.display_size, region=region)
                  for k, region in enumerate(regions)]
-        audio = audio_between(audio, start_s - reach_s, end_s + reach_s)
+        audio = audio.between(start_s - reach_s, end_s + reach_s)
         read = [(start_s, end_s)]
     if faces[0].time_s.size == 0:
         raise MediaError(f"{path}: no video frame could be decoded")
@@ -135,7 +135,7 @@ def _read_progressively(path: str, media: MediaInfo, audio: AudioTrack, options:
     def read(window: Window) -> list[Excerpt]:
         start_s, end_s = _from_key_frame(path, window, spans)
         spans.append((start_s, end_s))
-        around = audio_between(audio, start_s - reach_s, end_s + reach_s)
+        around = audio.between(start_s - reach_s, end_s + reach_s)
         faces = [track_face(iter_video_frames(path, start_s=start_s, end_s=end_s), media.display_size,
                             region=region) for region in regions]
         decoded.append(faces[0].time_s.size)
@@ -162,10 +162,3 @@ def _from_key_frame(path: str, window: Window, taken: list[tuple[float, float]])
     if any(moved[0] < end and start < moved[1] for start, end in taken):
         return window.start_s, window.end_s
     return moved
-
-
-def audio_between(audio: AudioTrack, start_s: float, end_s: float) -> AudioTrack:
-    """The part of ``audio`` between media seconds ``start_s`` and ``end_s`` (clipped to what there is)."""
-    first = min(max(round((start_s - audio.start_s) * audio.rate), 0), audio.samples.size)
-    last = min(max(round((end_s - audio.start_s) * audio.rate), first), audio.samples.size)
-    return replace(audio, samples=audio.samples[first:last], start_s=audio.start_s + first / audio.rate)

@@ -44,6 +44,12 @@ class AudioTrack:
     def duration_s(self) -> float:
         return self.samples.size / self.rate
 
+    def between(self, start_s: float, end_s: float) -> AudioTrack:
+        """The part between media seconds ``start_s`` and ``end_s`` (clipped to what there is)."""
+        first = min(max(round((start_s - self.start_s) * self.rate), 0), self.samples.size)
+        last = min(max(round((end_s - self.start_s) * self.rate), first), self.samples.size)
+        return replace(self, samples=self.samples[first:last], start_s=self.start_s + first / self.rate)
+
 
 @dataclass(frozen=True)
 class VideoFrame:

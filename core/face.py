@@ -94,6 +94,13 @@ class FaceTrack:
         """Frames in which the face was measured."""
         return np.isfinite(self.mouth[:, 0])
 
+    def between(self, start_s: float, end_s: float) -> FaceTrack:
+        """The frames shown at ``start_s <= time < end_s``."""
+        inside = (self.time_s >= start_s) & (self.time_s < end_s)
+        return FaceTrack(*(getattr(self, name)[inside] for name in
+                           ("time_s", "face_count", "mouth", "box", "eye_distance_px", "yaw")),
+                         frame_width=self.frame_width, frame_height=self.frame_height)
+
     def typical_box(self) -> list[float] | None:
         """The face's median box (x0, y0, x1, y1, fractions of the frame), or None if it was never found."""
         if not self.found.any():

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from tracks import looped, replace_audio
 
-from core.analyze import AnalysisOptions, analyze_file, audio_between
+from core.analyze import AnalysisOptions, analyze_file
 from core.decode import decode_audio
 from core.estimate import EstimatorSettings, estimate_sync
-from core.estimate.sync import Excerpt, estimate_excerpts
+from core.estimate.sync import estimate_excerpts
 from core.face import FaceTrack, track_faces_in_file
 from core.model import SyncResult
 from core.probe import probe
@@ -24,6 +24,7 @@ from core.progressive import (
     Window,
     measure_progressively,
     plan_windows,
+    replayed_windows,
     speech_per_second,
     sure_enough,
 )
@@ -106,14 +107,8 @@ def test_a_long_clip_read_in_windows_reads_like_the_whole(drifting_interview):
     duration_s = audio.duration_s
     plan = plan_windows(speech_per_second(audio, duration_s), duration_s)
 
-    def read(window: Window) -> list[Excerpt]:
-        inside = (face.time_s >= window.start_s) & (face.time_s < window.end_s)
-        part = replace(face, **{name: getattr(face, name)[inside] for name in
-                                ("time_s", "face_count", "mouth", "box", "eye_distance_px", "yaw")})
-        return [Excerpt(part, audio_between(audio, window.start_s - 5.0, window.end_s + 5.0))]
-
     outcome = measure_progressively(
-        plan, read, lambda faces: estimate_excerpts(faces, fps=fps, settings=SETTINGS),
+        plan, replayed_windows([face], audio, 5.0), lambda faces: estimate_excerpts(faces, fps=fps, settings=SETTINGS),
         duration_s=duration_s, fps=fps)
     result = outcome.result
     assert result.verdict == "drift" and whole.verdict == "drift"
