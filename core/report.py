@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.model import Fix, Report, SyncResult
+from core.model import Coverage, Fix, Report, SyncResult
 
 
 def fix_from_sync(sync: SyncResult, fps: float) -> Fix:
@@ -44,6 +44,13 @@ def _turned(rotation: int) -> str:
     return f" shown turned {rotation}° counter-clockwise" if rotation else ""
 
 
+def _coverage(coverage: Coverage) -> str:
+    if coverage.mode == "full":
+        return f"every frame ({coverage.used_s:.1f} s)"
+    return (f"{coverage.used_s:.0f} s of {coverage.duration_s:.0f} s ({coverage.share:.0%}) in {len(coverage.windows)} "
+            "windows spread over the file, until the answer was sure enough (--full reads every frame)")
+
+
 def format_summary(report: Report) -> str:
     """A short human-readable table of one report (what ``lipalign analyze`` prints)."""
     m, s, f = report.media, report.sync, report.fix
@@ -63,6 +70,8 @@ def format_summary(report: Report) -> str:
         ("confidence", f"{s.confidence:.2f} (tolerance {s.tolerance})"),
         ("fix", f"slip audio {f.slip_ms:+.1f} ms ({f.slip_frames:+.2f} frames), speed x{f.speed_ratio:.6f}"),
     ]
+    if report.coverage is not None:
+        rows.append(("read", _coverage(report.coverage)))
     if s.face:
         rows.append(("face", f"{s.face['why']}; box {s.face['box']}"))
     if s.opinions:

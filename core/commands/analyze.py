@@ -1,4 +1,4 @@
-"""``lipalign analyze FILE... [--json PATH|-]``: measure lip sync and run the pre-flight checks.
+"""``lipalign analyze FILE... [--json PATH|-] [--full]``: measure lip sync and run the pre-flight checks.
 
 ``--tolerance`` and ``--search-ms`` default to the effective settings (``lipalign config``; :mod:`core.settings`).
 """
@@ -29,6 +29,14 @@ def add_estimator_arguments(parser: argparse.ArgumentParser) -> None:
                              "built in broadcast: ±1 frame)")
 
 
+def add_reading_argument(parser: argparse.ArgumentParser) -> None:
+    """``--full``: read every frame rather than windows spread over a long file (see core.progressive)."""
+    parser.add_argument("--full", action="store_true",
+                        help="read every frame of every file; by default files of 40 s or more are read in "
+                             "windows spread over them until the answer is sure enough, and the report says "
+                             "how much was read")
+
+
 def estimator_settings(args: argparse.Namespace) -> EstimatorSettings:
     """The effective search range and tolerance: the options given over the settings files (:mod:`core.settings`).
 
@@ -45,11 +53,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--json", metavar="PATH", help="also write the reports as JSON to PATH, or - for stdout")
     parser.add_argument("--project-rate", type=int, default=48000, help="the project's audio sample rate (Hz)")
     add_estimator_arguments(parser)
+    add_reading_argument(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    options = AnalysisOptions(estimator=estimator_settings(args), project_rate=args.project_rate)
+    options = AnalysisOptions(estimator=estimator_settings(args), project_rate=args.project_rate, full=args.full)
     check_outputs(args.files, args.json)
     reports = []
     failed = 0

@@ -18,7 +18,7 @@ import os
 import time
 from pathlib import Path
 
-from core.commands.analyze import add_estimator_arguments, estimator_settings
+from core.commands.analyze import add_estimator_arguments, add_reading_argument, estimator_settings
 from core.commands.common import check_outputs
 from core.errors import MediaError
 from core.fileio import write_text_output
@@ -51,6 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                              f"(default {DEFAULT_FAIL_ON})")
     parser.add_argument("--project-rate", type=int, default=48000, help="the project's audio sample rate (Hz)")
     add_estimator_arguments(parser)
+    add_reading_argument(parser)
     parser.set_defaults(run=run)
 
 
@@ -65,7 +66,7 @@ def fail_rules(text: str) -> tuple[str, ...]:
 def run(args: argparse.Namespace) -> int:
     rules = fail_rules(args.fail_on)
     estimator = estimator_settings(args)  # one line and exit 2 for a bad or locked setting, before any work
-    settings = QcSettings(estimator.tolerance.name, estimator.search_ms, args.project_rate)
+    settings = QcSettings(estimator.tolerance.name, estimator.search_ms, args.project_rate, args.full)
     check_outputs(args.paths, args.html, args.csv, args.json)
     started, clock = datetime.datetime.now().astimezone().isoformat(timespec="seconds"), time.monotonic()
     found = find_media(args.paths, args.recursive)

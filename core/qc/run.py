@@ -35,10 +35,11 @@ class QcSettings:
     tolerance: str = "broadcast"
     search_ms: float = 1000.0
     project_rate: int = 48000
+    full: bool = False
 
     def options(self) -> AnalysisOptions:
         estimator = EstimatorSettings(search_ms=self.search_ms, tolerance=parse_tolerance(self.tolerance))
-        return AnalysisOptions(estimator=estimator, project_rate=self.project_rate, processes=1)
+        return AnalysisOptions(estimator=estimator, project_rate=self.project_rate, processes=1, full=self.full)
 
 
 def check_file(path: str, settings: QcSettings, cache: str) -> QcItem:
