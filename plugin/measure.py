@@ -60,13 +60,6 @@ def _used_range(clip: ClipRef) -> tuple[float, float]:
     return float(clip.timing.media_in_s), float(clip.timing.media_out_s)
 
 
-def face_between(face: FaceTrack, start_s: float, end_s: float) -> FaceTrack:
-    """The frames of ``face`` shown between media seconds ``start_s`` and ``end_s``."""
-    keep = (face.time_s >= start_s) & (face.time_s < end_s)
-    return replace(face, time_s=face.time_s[keep], face_count=face.face_count[keep], mouth=face.mouth[keep],
-                   box=face.box[keep], eye_distance_px=face.eye_distance_px[keep], yaw=face.yaw[keep])
-
-
 class Measurer:
     """Measures the clips of one run, each file analysed once (per stretch).
 
@@ -110,16 +103,21 @@ class Measurer:
         return found
 
     def lips(self, clip: ClipRef) -> Analysis:
-        """The analysis of the clip's media that covers its used range: around the ranges the timeline uses
-        when the file is long and that answers, the whole file otherwise."""
+        """The analysis of the clip's media, read from around the ranges the timeline uses first when the file
+        is long (progressive reading goes on over the rest of the file when that part is not sure enough)."""
         used = _used_range(clip)
         spans = spans_to_analyse(self.ranges.get(clip.media_path, [used]), probe(clip.media_path).duration_s)
         span = next((s for s in spans or [] if s[0] <= used[0] and used[1] <= s[1]), None)
-        if span is not None:
-            found = self._analysis(clip.media_path, span)
-            if found.report.sync.verdict != "inconclusive":
-                return found
-        return self._analysis(clip.media_path, None)
+        return self._analysis(clip.media_path, span)
+
+    def lips_between(self, clip: ClipRef, start_s: float, end_s: float) -> FaceTrack:
+        """The clip's face over media seconds ``start_s`` to ``end_s``; where the file's reading read no frame
+        of that stretch (a long used part read in windows), the stretch is read on its own."""
+        analysis = self.lips(clip)
+        read = analysis.report.coverage.windows if analysis.report.coverage else [(start_s, end_s)]
+        if not any(a < end_s and start_s < b for a, b in read):
+            analysis = self._analysis(clip.media_path, (max(start_s - CONTEXT_S, 0.0), end_s + CONTEXT_S))
+        return analysis.face.between(start_s, end_s)
 
     def media(self, clip: ClipRef) -> Report:
         """The measurement of the clip's own sound in its media (raises MediaError for unreadable media)."""
@@ -145,7 +143,7 @@ class Measurer:
         shift = clip.audio_timing(audio).record_to_seconds(first) - picture_in + audio.sound.file_offset_s
         key = (clip.media_path, audio.sound.path, audio.sound.channels, shift, picture_in, picture_out)
         if key not in self._heard:
-            face = face_between(self.lips(clip).face, float(picture_in), float(picture_out))
+            face = self.lips_between(clip, float(picture_in), float(picture_out))
             pad = Fraction(max(self.settings.search_ranges()) / 1000.0)  # room for the widest search
             sound = self._sound(audio.sound.path, audio.sound.channels)
             laid = _laid(sound, picture_in - pad, picture_out + pad, shift)
