@@ -1,6 +1,7 @@
 """The estimator on clips it has never seen: grouped cross-validation on ../shared/corpus (issue 11).
 
     .venv/bin/python benchmarks/estimator.py [--outer-folds K] [--corpus DIR] [--cache DIR] [--json OUT]
+                                             [--reading both|full|progressive]
 
 Each group of real clips (a speaker; see benchmarks/crossval.py) is held out in turn (or the groups are
 dealt into K folds); the whole fitting procedure of benchmarks/fit_estimator.py runs on every other clip,
@@ -14,6 +15,11 @@ real and generated, and the held-out clips are scored:
 - drift: each clip of 4.5 s or more looped to at least 45 s, its audio resampled by an exact ratio
   (±60 ms/min, and the 1000/1001 pair), and unresampled for false drift (see drift_table for what is
   right).
+
+Every case is scored both ways (``--reading both``, the default): reading every frame, and reading the way
+``lipalign analyze`` does by default, progressively (clips of 40 s or more in windows until the answer is sure
+enough, replayed from the cached tracks by :func:`core.progressive.replayed_windows`); a last table puts the
+two side by side, with the share of frames progressive reading used.
 
 Only held-out figures are printed. The face tracks are cached (--cache), so a second run costs the
 estimation only.
@@ -33,6 +39,7 @@ from crossval import (
     DEFAULT_CACHE,
     DEFAULT_CORPUS,
     GENUINE_SHARE,
+    SETTINGS,
     Case,
     Clip,
     fit_estimator,
@@ -46,8 +53,9 @@ from crossval import (
 from tracks import looped
 
 from core.estimate.fitted import FittedModel
-from core.estimate.sync import choose_face
+from core.estimate.sync import choose_face, estimate_excerpts
 from core.model import SyncResult
+from core.progressive import PROGRESSIVE_MIN_S, measure_progressively, plan_windows, replayed_windows, speech_per_second
 from core.tolerance import Tolerance, parse_tolerance
 
 DRIFTS_MS_PER_MIN = (60.0, -60.0, 60000.0 * (1001 / 1000 - 1), 60000.0 * (1000 / 1001 - 1))
@@ -67,18 +75,36 @@ class Scored:
     case: Case
     result: SyncResult
     right: bool = False
+    read_share: float = 1.0
 
     @property
     def answered(self) -> bool:
         return self.result.verdict != "inconclusive"
 
 
-def score(cases: list[Case], model: FittedModel) -> list[Scored]:
+def score(cases: list[Case], model: FittedModel, progressive: bool = False) -> list[Scored]:
+    """Each case's result with ``model``: every frame read, or (``progressive``) read as ``lipalign analyze`` does."""
     out = []
     for case in cases:
+        if progressive and case.picture.duration_s >= PROGRESSIVE_MIN_S:
+            out.append(read_progressively(case, model))
+            continue
         results = [inputs.estimate(model) for inputs in case.inputs]
         out.append(Scored(case, choose_face(results, case.picture.faces)[0]))
     return out
+
+
+def read_progressively(case: Case, model: FittedModel) -> Scored:
+    """The case read in windows until sure enough, replayed from its tracks; with the share of frames read."""
+    (excerpt,) = case.inputs[0].excerpts
+    audio, duration_s, fps = excerpt.audio, case.picture.duration_s, case.picture.fps
+    reach_s = max(SETTINGS.search_ranges()) / 1000.0
+    outcome = measure_progressively(
+        plan_windows(speech_per_second(audio, duration_s), duration_s),
+        replayed_windows([i.excerpts[0].face for i in case.inputs], audio, reach_s),
+        lambda faces: estimate_excerpts(faces, fps=fps, settings=SETTINGS, model=model),
+        duration_s=duration_s, fps=fps)
+    return Scored(case, outcome.result, read_share=sum(w.duration_s for w in outcome.windows) / duration_s)
 
 
 def mark_scored(scored: list[Scored]) -> None:
@@ -250,6 +276,41 @@ def drift_table(drift_rows: list[tuple[Clip, float, SyncResult]]) -> dict:
             "false_drift": int(sum(false_drift)), "undrifted_cases": len(false_drift)}
 
 
+def comparison_table(figures: dict, scored: dict[str, list[Scored]],
+                     drift_rows: dict[str, list[tuple[Clip, float, Scored]]]) -> dict:
+    """The headline figures reading every frame against reading progressively, and the frames progressive used."""
+    print("\n## Every frame against progressive reading (held out; difference in points)")
+    rows = {}
+    measures = [("true answered, all", ("summary", "all", "true_answered")),
+                ("true answered, 8 s or more", ("summary", "8 s or more", "true_answered")),
+                ("answers right", ("summary", "all", "answers_right")),
+                ("other audio answered", ("summary", "all", "other_audio_answered")),
+                ("drift right", ("drift", "drift_right"))]
+    for label, path in measures:
+        values = []
+        for reading in ("full", "progressive"):
+            value = figures[reading]
+            for key in path:
+                value = value.get(key) if isinstance(value, dict) else None
+            values.append(value)
+        diff = None if None in values else 100 * (values[1] - values[0])
+        rows[label] = {"full": values[0], "progressive": values[1], "difference_points": diff}
+        shown = [" n/a " if v is None else f"{100 * v:5.1f} %" for v in values]
+        print(f"{label:28s} {shown[0]:>9s} {shown[1]:>9s}  {'' if diff is None else f'{diff:+.1f}'}")
+    false_drift = [sum((s.result.drift_ms_per_min or 0.0) != 0.0 for _, a, s in drift_rows[r] if a == 0.0)
+                   for r in ("full", "progressive")]
+    print(f"{'false drift (count)':28s} {false_drift[0]:>9d} {false_drift[1]:>9d}")
+    long_cases = [s for s in scored["progressive"] if s.case.picture.duration_s >= PROGRESSIVE_MIN_S]
+    long_cases += [s for _, _, s in drift_rows["progressive"] if s.case.picture.duration_s >= PROGRESSIVE_MIN_S]
+    share = float(np.mean([s.read_share for s in long_cases])) if long_cases else None
+    print(f"progressive reading used {'n/a' if share is None else f'{100 * share:.1f} %'} of the frames of the "
+          f"{len(long_cases)} cases of {PROGRESSIVE_MIN_S:.0f} s or more (shorter clips are read whole either way)")
+    rows["false_drift"] = {"full": false_drift[0], "progressive": false_drift[1]}
+    rows["progressive_frame_share"] = share
+    rows["progressive_cases"] = len(long_cases)
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
@@ -257,6 +318,8 @@ def main() -> int:
     parser.add_argument("--outer-folds", type=int, default=0,
                         help="deal the real groups into K folds (default: hold out one group at a time)")
     parser.add_argument("--skip-drift", action="store_true")
+    parser.add_argument("--reading", choices=("both", "full", "progressive"), default="both",
+                        help="score reading every frame, reading progressively, or both (default)")
     parser.add_argument("--json", type=Path, help="also write every figure here")
     args = parser.parse_args()
     started = time.perf_counter()
@@ -270,8 +333,9 @@ def main() -> int:
     real_groups = sorted({c.group for c in real})
     folds = len(real_groups) if args.outer_folds <= 0 else args.outer_folds
     fold = {g: k for k, g in enumerate(real_groups)} if args.outer_folds <= 0 else fold_of(real_groups, folds)
-    scored: list[Scored] = []
-    drift_rows: list[tuple[Clip, float, SyncResult]] = []
+    readings = ["full", "progressive"] if args.reading == "both" else [args.reading]
+    scored: dict[str, list[Scored]] = {r: [] for r in readings}
+    drift_rows: dict[str, list[tuple[Clip, float, Scored]]] = {r: [] for r in readings}
     for k in range(folds):
         held = {g for g, f in fold.items() if f == k}
         train = [c for c in clips if c.group not in held]
@@ -279,20 +343,27 @@ def main() -> int:
         model, _ = fit_estimator(train, moments, cases)
         test = [c for c in train_true if c.picture.group in held and c.picture.category == "real"]
         test += [c for c in scored_other if c.picture.group in held]
-        scored.extend(score(test, model))
-        for clip in real:
-            if clip.group in held:
-                for applied, case in drifts.get(clip.name, []):
-                    drift_rows.append((clip, applied, score([case], model)[0].result))
+        for reading in readings:
+            scored[reading].extend(score(test, model, reading == "progressive"))
+            for clip in real:
+                if clip.group in held:
+                    for applied, case in drifts.get(clip.name, []):
+                        drift_rows[reading].append((clip, applied, score([case], model, reading == "progressive")[0]))
         print(f"fold {k + 1}/{folds} ({', '.join(sorted(held))}): threshold {model.calibration.threshold:.3f} "
               f"[{time.perf_counter() - started:.0f} s]", file=sys.stderr, flush=True)
-    mark_scored(scored)
-    figures = {"summary": summary_table(scored), "reliability": reliability_table(scored), "grid": grid_table(scored)}
-    clip_table(scored)
-    if drift_rows:
-        figures["drift"] = drift_table(drift_rows)
+    figures: dict = {}
+    for reading in readings:
+        print(f"\n# Reading {'every frame' if reading == 'full' else 'progressively (as lipalign analyze does)'}")
+        mark_scored(scored[reading])
+        figures[reading] = {"summary": summary_table(scored[reading]),
+                            "reliability": reliability_table(scored[reading]), "grid": grid_table(scored[reading])}
+        clip_table(scored[reading])
+        if drift_rows[reading]:
+            figures[reading]["drift"] = drift_table([(c, a, s.result) for c, a, s in drift_rows[reading]])
+    if len(readings) == 2:
+        figures["comparison"] = comparison_table(figures, scored, drift_rows)
     figures["seconds"] = round(time.perf_counter() - started, 1)
-    print(f"\n{len(scored)} held-out cases in {folds} folds, {figures['seconds']} s")
+    print(f"\n{len(scored[readings[0]])} held-out cases in {folds} folds, {figures['seconds']} s")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1))
     return 0
