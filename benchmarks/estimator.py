@@ -103,7 +103,7 @@ def read_progressively(case: Case, model: FittedModel) -> Scored:
         plan_windows(speech_per_second(audio, duration_s), duration_s),
         replayed_windows([i.excerpts[0].face for i in case.inputs], audio, reach_s),
         lambda faces: estimate_excerpts(faces, fps=fps, settings=SETTINGS, model=model),
-        duration_s=duration_s, fps=fps)
+        span=(0.0, duration_s), fps=fps)
     return Scored(case, outcome.result, read_share=sum(w.duration_s for w in outcome.windows) / duration_s)
 
 

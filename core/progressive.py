@@ -24,7 +24,7 @@ from core.estimate.sync import Excerpt
 from core.face import FaceTrack
 from core.levels import speech_mask
 from core.model import SyncResult
-from core.progress import ProgressFn, no_progress
+from core.progress import ProgressFn, no_progress, progress_part
 
 __all__ = ["FIRST_WINDOWS", "MIN_SPEECH_SHARE", "PROGRESSIVE_MIN_S", "WINDOW_S", "ProgressiveResult", "Window",
            "measure_progressively", "plan_windows", "replayed_windows", "speech_per_second", "sure_enough"]
@@ -150,57 +150,81 @@ def plan_windows(speech: np.ndarray, duration_s: float, *, first: tuple[float, f
     return chosen or [Window(0.0, float(min(window_s, duration_s)))]
 
 
-def sure_enough(result: SyncResult, windows: Sequence[Window], duration_s: float, fps: float) -> bool:
-    """Whether the windows read so far answer for the whole file.
+def sure_enough(result: SyncResult, windows: Sequence[Window], span: tuple[float, float], fps: float) -> bool:
+    """Whether the windows read so far answer for ``span`` (media seconds: the whole file, or the part of it
+    a timeline uses).
 
-    The answer must be given (not inconclusive); its drift must be pinned down over the file's length (the
-    95 % interval moves the offset at the end of the file by at most :data:`DRIFT_FRAMES` frames either
-    way); and every splice must lie between windows no more than :data:`SPLICE_GAP_S` apart, so
-    the correction can be cut near where the offset jumps.
+    The answer must be given (not inconclusive). Once every second of the span is read, that is all; until
+    then, the drift it reports must be pinned down over the span:
+    no drift in its 95 % interval may move the offset at the end of the span by more than
+    :data:`DRIFT_FRAMES` frames from where the reported drift puts it (so a drift the estimate declined to
+    report while its interval excludes none, as when the halves of few windows disagree, keeps reading);
+    and every splice must lie between windows no more than :data:`SPLICE_GAP_S` apart, so the correction
+    can be cut near where the offset jumps.
     """
     if result.verdict == "inconclusive":
         return False
+    if _uncovered_s(windows, span) < 1.0:
+        return True  # all of the span is read: the rest of the file would not tell more about it
     interval = result.opinions.get("drift_interval_ms_per_min")
     if interval is None:
         return False
-    half_width_ms = (interval[1] - interval[0]) / 2 * duration_s / 60.0
-    if half_width_ms > DRIFT_FRAMES * 1000.0 / fps:
+    drift = result.drift_ms_per_min or 0.0
+    error_ms = max(abs(interval[0] - drift), abs(interval[1] - drift)) * (span[1] - span[0]) / 60.0
+    if error_ms > DRIFT_FRAMES * 1000.0 / fps:
         return False
     starts = sorted(w.start_s for w in windows)
     ends = sorted(w.end_s for w in windows)
     for splice in result.splices:
-        before = max((e for e in ends if e <= splice["time_s"]), default=0.0)
-        after = min((s for s in starts if s >= splice["time_s"]), default=duration_s)
+        before = max((e for e in ends if e <= splice["time_s"]), default=span[0])
+        after = min((s for s in starts if s >= splice["time_s"]), default=span[1])
         if after - before > SPLICE_GAP_S:
             return False
     return True
 
 
-def measure_progressively(plan: Sequence[Window], read: Callable[[Window], list[Excerpt]],
+def _uncovered_s(windows: Sequence[Window], span: tuple[float, float]) -> float:
+    """Seconds of ``span`` no window covers."""
+    covered, reached = 0.0, span[0]
+    for w in sorted(windows, key=lambda w: w.start_s):
+        start, end = max(w.start_s, reached), min(w.end_s, span[1])
+        if end > start:
+            covered += end - start
+            reached = end
+    return span[1] - span[0] - covered
+
+
+def measure_progressively(plan: Sequence[Window], read: Callable[[Window, ProgressFn], list[Excerpt]],
                           estimate: Callable[[list[list[Excerpt]]], tuple[SyncResult, int]], *,
-                          duration_s: float, fps: float, progress: ProgressFn = no_progress) -> ProgressiveResult:
-    """Read the planned windows in turn until the estimate is sure enough (:func:`sure_enough`).
+                          span: tuple[float, float], fps: float, first: int = FIRST_WINDOWS,
+                          progress: ProgressFn = no_progress) -> ProgressiveResult:
+    """Read the planned windows in turn until the estimate is sure enough for ``span`` (:func:`sure_enough`).
 
     Parameters
     ----------
     plan : the windows, in reading order (:func:`plan_windows`).
-    read : one window's excerpts, one per face tracked (the same faces, in the same order, every time).
+    read : one window's excerpts, one per face tracked (the same faces, in the same order, every time); told
+        how reading the window goes.
     estimate : the result over every face's excerpts so far, and the chosen face's index.
-    duration_s, fps : the file's length and frame rate.
-    progress : told the share of the planned windows read.
+    span : media seconds (start, end) the answer is for: the whole file, or the part a timeline uses.
+    fps : the file's frame rate.
+    first : windows read before the first estimate.
+    progress : told the share of the planned windows read, and what the current window is doing.
     """
     faces: list[list[Excerpt]] = []
     done: list[Window] = []
     outcome: tuple[SyncResult, int] = (SyncResult.inconclusive("nothing was read"), 0)
     for k, window in enumerate(plan):
-        progress(k / len(plan), f"reading window {k + 1} at {window.start_s:.0f} s")
-        excerpts = read(window)
+        part = progress_part(progress, k / len(plan), (k + 1) / len(plan))
+        label = f"window {k + 1} of {len(plan)} at {window.start_s:.0f} s"
+        excerpts = read(window, lambda fraction, stage, label=label, part=part: part(fraction, f"{label}: {stage}"))
         faces = [[*(faces[i] if faces else []), excerpt] for i, excerpt in enumerate(excerpts)]
         done.append(window)
-        if len(done) < min(FIRST_WINDOWS, len(plan)) and k + 1 < len(plan):
+        if len(done) < min(first, len(plan)) and k + 1 < len(plan):
             continue
+        progress((k + 1) / len(plan), f"{label}: estimating")
         outcome = estimate(faces)
-        if sure_enough(outcome[0], done, duration_s, fps):
+        if sure_enough(outcome[0], done, span, fps):
             break
     return ProgressiveResult(outcome[0], outcome[1], faces[outcome[1]] if faces else [], done)
 
@@ -209,7 +233,7 @@ def replayed_windows(faces: list[FaceTrack], audio: AudioTrack, reach_s: float) 
     """A reader of windows out of a clip already measured frame by frame (``faces``, ``audio``), for replaying
     progressive reading where the tracks are at hand (the estimator benchmark); each window's audio reaches
     ``reach_s`` beyond it either side."""
-    def read(window: Window) -> list[Excerpt]:
+    def read(window: Window, progress: ProgressFn = no_progress) -> list[Excerpt]:
         around = audio.between(window.start_s - reach_s, window.end_s + reach_s)
         return [Excerpt(face.between(window.start_s, window.end_s), around) for face in faces]
 

@@ -17,9 +17,9 @@ from core.estimate import EstimatorSettings, estimate_faces, estimate_sync, load
 from core.estimate.bilabial import LipEvents, LipReleases, bilabial_opinion, lip_releases, sound_bursts
 from core.estimate.confidence import EVIDENCE_NAMES, Calibration, Evidence, choose_threshold, fit_calibration
 from core.estimate.correlation import CHANCE_RHO, canonical_correlation, excess_correlation, projected_correlation
-from core.estimate.drift import find_splices
+from core.estimate.drift import find_splices, jackknife_groups
 from core.estimate.fitted import FittedModel
-from core.estimate.moments import lagged_sums, shift_lags
+from core.estimate.moments import LagMoments, lagged_sums, shift_lags
 from core.estimate.peak import find_peak, prominence
 from core.estimate.speaker import band_pass, fit_speaker_model, speaker_moments
 from core.face import track_faces_in_file
@@ -397,6 +397,26 @@ def test_window_confidence_comes_from_the_same_calibration(looped_clip):
     weak = Evidence(prominence=1.0, strength=0.2, seconds=3.0, own_correlation_agrees=False,
                     lip_releases_matched=0.0, search_ms=1000.0)
     assert Calibration(calibration.weights, calibration.intercept, calibration.threshold).confidence(weak) < 0.5
+
+
+def blocks_at(spans: list[tuple[float, float]]) -> LagMoments:
+    """Moments with only their blocks' times filled in: what grouping for the jackknife looks at."""
+    span = np.array(spans, dtype=float)
+    empty = np.zeros((len(spans), 1, 1, 1))
+    return LagMoments(np.zeros(1), empty, empty, empty, span.mean(axis=1), span)
+
+
+def test_the_drift_jackknife_leaves_out_whole_excerpts_of_a_file_read_in_windows():
+    # Read in one go: twelve 5 s blocks are cut into ten runs of one or two blocks.
+    whole = jackknife_groups(blocks_at([(5.0 * k, 5.0 * k + 5.0) for k in range(12)]), 10)
+    assert [g.tolist() for g in whole[:3]] == [[0, 1], [2, 3], [4]] and len(whole) == 10
+    # Read in four windows of two blocks each (given out of order): each window is left out whole, because
+    # the lag wanders alike within seconds of speech.
+    windows = [(0.0, 5.0), (5.0, 10.0), (300.0, 305.0), (305.0, 310.0), (590.0, 595.0), (595.0, 600.0),
+               (150.0, 155.0), (155.0, 160.0)]
+    groups = jackknife_groups(blocks_at(windows), 10)
+    assert [sorted(g.tolist()) for g in groups] == [[0, 1], [6, 7], [2, 3], [4, 5]]
+    assert len(jackknife_groups(blocks_at(windows), 2)) == 2
 
 
 def test_a_splice_is_placed_at_the_window_boundary_nearest_the_step():

@@ -76,17 +76,36 @@ def answered(**changes) -> SyncResult:
 
 def test_reading_stops_only_when_answer_drift_and_splices_are_pinned_down():
     windows = [Window(0.0, 10.0), Window(590.0, 600.0), Window(300.0, 310.0)]
-    assert sure_enough(answered(), windows, 600.0, 25.0)
-    assert not sure_enough(SyncResult.inconclusive("no"), windows, 600.0, 25.0)
+    assert sure_enough(answered(), windows, (0.0, 600.0), 25.0)
+    assert not sure_enough(SyncResult.inconclusive("no"), windows, (0.0, 600.0), 25.0)
     # Drift's interval too wide for the file's length: +-2 ms/min moves the end of 10 minutes by 20 ms, of an
     # hour by 120 ms (three frames).
     wide = answered(opinions={"drift_interval_ms_per_min": [4.0, 8.0]})
-    assert sure_enough(wide, windows, 600.0, 25.0) and not sure_enough(wide, windows, 3600.0, 25.0)
-    assert not sure_enough(answered(opinions={"drift_interval_ms_per_min": None}), windows, 600.0, 25.0)
+    assert sure_enough(wide, windows, (0.0, 600.0), 25.0) and not sure_enough(wide, windows, (0.0, 3600.0), 25.0)
+    assert not sure_enough(answered(opinions={"drift_interval_ms_per_min": None}), windows, (0.0, 600.0), 25.0)
     # A splice between windows far apart is not yet placed; between neighbours it is.
     splice = [{"time_s": 300.0, "offset_before_ms": 120.0, "offset_after_ms": 320.0}]
-    assert not sure_enough(answered(splices=splice), windows, 600.0, 25.0)
-    assert sure_enough(answered(splices=splice), [*windows, Window(290.0, 300.0)], 600.0, 25.0)
+    assert not sure_enough(answered(splices=splice), windows, (0.0, 600.0), 25.0)
+    assert sure_enough(answered(splices=splice), [*windows, Window(290.0, 300.0)], (0.0, 600.0), 25.0)
+
+
+def test_a_drift_left_unreported_while_its_interval_excludes_none_keeps_reading():
+    windows = [Window(0.0, 10.0), Window(590.0, 600.0), Window(300.0, 310.0)]
+    # The estimate said no drift (its halves disagreed) although every drift in its interval is +5 or more:
+    # ten minutes of that is 50 ms at the end, more than a frame.
+    declined = answered(drift_ms_per_min=0.0, opinions={"drift_interval_ms_per_min": [5.5, 6.5]})
+    assert not sure_enough(declined, windows, (0.0, 600.0), 25.0)
+    # An interval round zero is an answer of no drift.
+    assert sure_enough(answered(drift_ms_per_min=0.0, opinions={"drift_interval_ms_per_min": [-0.5, 0.5]}),
+                       windows, (0.0, 600.0), 25.0)
+    # A 30 s part of the file needs its drift pinned down over 30 s only.
+    assert sure_enough(declined, windows, (300.0, 330.0), 25.0)
+    # A part read whole is answered for, though too short to measure a drift on: the rest of the file would
+    # not say more about it. Inconclusive, it is not.
+    short = answered(opinions={"drift_interval_ms_per_min": None})
+    assert sure_enough(short, [Window(20.0, 42.0)], (20.0, 42.0), 25.0)
+    assert not sure_enough(short, [Window(20.0, 40.0)], (20.0, 42.0), 25.0)
+    assert not sure_enough(SyncResult.inconclusive("short"), [Window(20.0, 42.0)], (20.0, 42.0), 25.0)
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +128,7 @@ def test_a_long_clip_read_in_windows_reads_like_the_whole(drifting_interview):
 
     outcome = measure_progressively(
         plan, replayed_windows([face], audio, 5.0), lambda faces: estimate_excerpts(faces, fps=fps, settings=SETTINGS),
-        duration_s=duration_s, fps=fps)
+        span=(0.0, duration_s), fps=fps)
     result = outcome.result
     assert result.verdict == "drift" and whole.verdict == "drift"
     assert result.offset_ms == pytest.approx(whole.offset_ms, abs=1000 / fps)

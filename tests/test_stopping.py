@@ -83,8 +83,9 @@ def test_a_fix_stopped_while_writing_leaves_nothing(corpus, tmp_path, signum, co
 
 
 def test_a_stopped_analysis_ends_its_face_tracking_processes(corpus, tmp_path):
+    # --full: every frame, tracked in several processes (progressive reading tracks its windows in this one).
     proc = subprocess.Popen([sys.executable, "-m", "core.cli", "analyze", str(corpus / "real" / LONG_CLIP),
-                             "--json", str(tmp_path / "report.json")], cwd=REPO,
+                             "--full", "--json", str(tmp_path / "report.json")], cwd=REPO,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     wait_for(lambda: len(children_of(proc.pid)) >= 2, proc, "face-tracking processes")
     time.sleep(3.0)  # the workers have imported MediaPipe and are tracking

@@ -13,7 +13,8 @@ from core.estimate.correlation import projected_correlation
 from core.estimate.moments import LagMoments, combined_moments
 from core.model import SyncWindow
 
-__all__ = ["MIN_DRIFT_SPAN_S", "MIN_DRIFT_WINDOWS", "aligning_drift", "drift_interval", "find_splices", "fit_drift"]
+__all__ = ["MIN_DRIFT_SPAN_S", "MIN_DRIFT_WINDOWS", "aligning_drift", "drift_interval", "find_splices", "fit_drift",
+           "jackknife_groups"]
 
 # Drift needs window estimates spread over at least this span, and at least this many of them.
 MIN_DRIFT_SPAN_S = 20.0
@@ -66,11 +67,11 @@ def drift_interval(moments: LagMoments, max_drift_ms_per_min: float,
         The drift on every block and the ends of its interval.
     """
     drift = aligning_drift(moments, max_drift_ms_per_min)
-    order = np.argsort(moments.block_time_s)
-    stretches = [s for s in np.array_split(order, min(groups, order.size)) if s.size]
+    stretches = jackknife_groups(moments, groups)
     if len(stretches) < 3:
         return drift, -np.inf, np.inf
-    readings = np.array([aligning_drift(moments, max_drift_ms_per_min, np.setdiff1d(order, s))
+    every = np.arange(moments.block_time_s.size)
+    readings = np.array([aligning_drift(moments, max_drift_ms_per_min, np.setdiff1d(every, s))
                          for s in stretches])
     g = len(stretches)
     error = float(np.sqrt((g - 1) / g * np.sum((readings - readings.mean()) ** 2)))
@@ -106,6 +107,23 @@ def fit_drift(windows: list[SyncWindow], moments: LagMoments, fps: float, max_dr
     if any(np.sign(aligning_drift(moments, max_drift_ms_per_min, half)) != np.sign(drift) for half in halves):
         return 0.0, interval
     return drift, interval
+
+
+def jackknife_groups(moments: LagMoments, groups: int) -> list[np.ndarray]:
+    """Block indices cut into at most ``groups`` stretches of time, for :func:`drift_interval`.
+
+    Blocks read in one go are cut into equal runs. Blocks read in separate excerpts (windows spread over
+    a long file) are grouped whole excerpts at a time: the lag wanders with what is said over seconds, so
+    the blocks of one excerpt are one piece of evidence about the drift, not several.
+    """
+    order = np.argsort(moments.block_time_s, kind="stable")
+    spans = moments.block_span_s[order]
+    gaps = np.flatnonzero(spans[1:, 0] > np.maximum.accumulate(spans[:-1, 1]) + 1e-6) + 1
+    excerpts = np.split(order, gaps)
+    if len(excerpts) < 3:
+        return [s for s in np.array_split(order, min(groups, order.size)) if s.size]
+    chunks = np.array_split(np.arange(len(excerpts)), min(groups, len(excerpts)))
+    return [np.concatenate([excerpts[i] for i in chunk]) for chunk in chunks if chunk.size]
 
 
 def find_splices(windows: list[SyncWindow], frame_ms: float, min_confidence: float) -> list[dict[str, float]]:
