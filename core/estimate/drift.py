@@ -6,6 +6,8 @@ the blocks' correlation curves up; a splice is a step in the window offsets that
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from scipy import stats
 
@@ -40,9 +42,55 @@ def aligning_drift(moments: LagMoments, max_drift_ms_per_min: float, blocks: np.
     few-millisecond wander of a block's best lag with what is said moves it less.
     Searched every ``DRIFT_STEP`` ms/min, refined between steps by a parabola through the best three.
     """
-    grid = np.arange(-max_drift_ms_per_min, max_drift_ms_per_min + DRIFT_STEP / 2, DRIFT_STEP)
-    heights = np.array([np.nanmax(projected_correlation(*combined_moments(moments, d, blocks)), initial=-np.inf)
-                        for d in grid])
+    grid = _drift_grid(max_drift_ms_per_min)
+    return _best_drift(grid, np.array([_height(combined_moments(moments, d, blocks)) for d in grid]))
+
+
+def drift_interval(moments: LagMoments, max_drift_ms_per_min: float,
+                   groups: int = JACKKNIFE_GROUPS) -> tuple[float, float, float]:
+    """The aligning drift with its 95 % interval (ms/min), by a delete-a-group jackknife over time.
+
+    The blocks, in time order, are cut into ``groups`` stretches (:func:`jackknife_groups`); the drift is
+    measured again without each stretch in turn, and the spread of those readings gives the standard
+    error. Blocks are the clip's own evidence, so the interval needs no constant fitted on other clips; a
+    stretch where the lag wanders with what is said widens it, as it should.
+
+    Returns
+    -------
+    drift, low, high : float
+        The drift on every block and the ends of its interval.
+    """
+    stretches = jackknife_groups(moments, groups)
+    if len(stretches) < 3:
+        return aligning_drift(moments, max_drift_ms_per_min), -np.inf, np.inf
+    grid = _drift_grid(max_drift_ms_per_min)
+    # Moments add up over blocks, so the sums without a stretch are the clip's sums less the stretch's: one
+    # pass over the candidate drifts gives the clip's drift and every reading of the jackknife.
+    heights = np.empty((len(stretches) + 1, grid.size))
+    for j, d in enumerate(grid):
+        parts = [combined_moments(moments, d, s) for s in stretches]
+        whole = [sum(part[m] for part in parts) for m in range(3)]
+        heights[0, j] = _height(whole)
+        for k, part in enumerate(parts, start=1):
+            heights[k, j] = _height([w - x for w, x in zip(whole, part, strict=True)])
+    drift, *readings = (_best_drift(grid, h) for h in heights)
+    g = len(stretches)
+    error = float(np.sqrt((g - 1) / g * np.sum((np.array(readings) - np.mean(readings)) ** 2)))
+    spread = stats.t.ppf(0.975, g - 1) * error
+    return drift, drift - spread, drift + spread
+
+
+def _drift_grid(max_drift_ms_per_min: float) -> np.ndarray:
+    return np.arange(-max_drift_ms_per_min, max_drift_ms_per_min + DRIFT_STEP / 2, DRIFT_STEP)
+
+
+def _height(moments: Sequence[np.ndarray]) -> float:
+    """The highest correlation over lag of summed moments (first, video, audio); -inf where none is measured."""
+    return float(np.nanmax(projected_correlation(*moments), initial=-np.inf))
+
+
+def _best_drift(grid: np.ndarray, heights: np.ndarray) -> float:
+    """The drift of the highest height, refined between grid steps by a parabola through the best three."""
     k = int(np.argmax(heights))
     if 0 < k < grid.size - 1 and np.all(np.isfinite(heights[k - 1:k + 2])):
         below, top, above = heights[k - 1:k + 2]
@@ -50,33 +98,6 @@ def aligning_drift(moments: LagMoments, max_drift_ms_per_min: float, blocks: np.
         if bend < 0:
             return float(grid[k] + DRIFT_STEP * 0.5 * (below - above) / bend)
     return float(grid[k])
-
-
-def drift_interval(moments: LagMoments, max_drift_ms_per_min: float,
-                   groups: int = JACKKNIFE_GROUPS) -> tuple[float, float, float]:
-    """The aligning drift with its 95 % interval (ms/min), by a delete-a-group jackknife over time.
-
-    The blocks, in time order, are cut into ``groups`` stretches; the drift is measured again without
-    each stretch in turn, and the spread of those readings gives the standard error. Blocks are the
-    clip's own evidence, so the interval needs no constant fitted on other clips; a stretch where the
-    lag wanders with what is said widens it, as it should.
-
-    Returns
-    -------
-    drift, low, high : float
-        The drift on every block and the ends of its interval.
-    """
-    drift = aligning_drift(moments, max_drift_ms_per_min)
-    stretches = jackknife_groups(moments, groups)
-    if len(stretches) < 3:
-        return drift, -np.inf, np.inf
-    every = np.arange(moments.block_time_s.size)
-    readings = np.array([aligning_drift(moments, max_drift_ms_per_min, np.setdiff1d(every, s))
-                         for s in stretches])
-    g = len(stretches)
-    error = float(np.sqrt((g - 1) / g * np.sum((readings - readings.mean()) ** 2)))
-    spread = stats.t.ppf(0.975, g - 1) * error
-    return drift, drift - spread, drift + spread
 
 
 def fit_drift(windows: list[SyncWindow], moments: LagMoments, fps: float, max_drift_ms_per_min: float
