@@ -36,7 +36,7 @@ def ffmpeg_exe() -> str:
         return "ffmpeg"
 
 
-def _tree_rss_mb(root: int) -> float:
+def tree_rss_mb(root: int) -> float:
     """Resident memory (MB) of a process and all its descendants now, from /proc."""
     parents: dict[int, int] = {}
     for entry in os.listdir("/proc"):
@@ -62,24 +62,28 @@ def _tree_rss_mb(root: int) -> float:
     return total_kb / 1024
 
 
-def child_peak_rss_mb(code: str) -> tuple[float, float]:
-    """Wall time and peak resident memory (MB) of a fresh Python running ``code``, with its workers.
+def run_child(code: str) -> tuple[float, float, str]:
+    """Wall time, peak resident memory (MB) and standard output of a fresh Python running ``code``, with its
+    workers.
 
     Memory is sampled from /proc every 50 ms as the sum over the process and its descendants.
     ``getrusage`` cannot be used: Linux carries a parent's peak across fork and exec, so a child
-    of this (large) benchmark process would report the benchmark's memory as its own.
+    of this (large) benchmark process would report the benchmark's memory as its own. The child writes to
+    files, not pipes, so a talkative child cannot fill a pipe and stall while it is sampled.
     """
-    start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            text=True, cwd=REPO)
-    peak = 0.0
-    while proc.poll() is None:
-        peak = max(peak, _tree_rss_mb(proc.pid))
-        time.sleep(0.05)
-    wall = time.perf_counter() - start
-    if proc.returncode:
-        raise RuntimeError(proc.stderr.read()[-2000:])
-    return wall, peak
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-c", code], stdout=out, stderr=err, text=True, cwd=REPO)
+        peak = 0.0
+        while proc.poll() is None:
+            peak = max(peak, tree_rss_mb(proc.pid))
+            time.sleep(0.05)
+        wall = time.perf_counter() - start
+        out.seek(0)
+        err.seek(0)
+        if proc.returncode:
+            raise RuntimeError(err.read()[-2000:])
+        return wall, peak, out.read()
 
 
 ANALYZE_CODE = """
@@ -95,7 +99,7 @@ def speed_table(clips: list[Path]) -> list[dict]:
         start = time.perf_counter()
         subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "null", "-"], check=True)
         decode = time.perf_counter() - start
-        wall, rss = child_peak_rss_mb(ANALYZE_CODE.format(path=str(path)))
+        wall, rss, _ = run_child(ANALYZE_CODE.format(path=str(path)))
         rows.append({"clip": path.name, "decode_s": decode, "analyze_s": wall, "ratio": wall / decode,
                      "peak_rss_mb": rss})
     return rows
@@ -130,7 +134,7 @@ def memory_rows(source: Path, workdir: Path) -> list[dict]:
                     "-c", "copy", str(long_path)], check=True)
     rows = []
     for path in (source, long_path):
-        wall, rss = child_peak_rss_mb(ANALYZE_CODE.format(path=str(path)))
+        wall, rss, _ = run_child(ANALYZE_CODE.format(path=str(path)))
         rows.append({"clip": path.name, "duration_s": probe(path).duration_s, "analyze_s": wall, "peak_rss_mb": rss})
     return rows
 

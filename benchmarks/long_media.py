@@ -49,7 +49,7 @@ from pathlib import Path
 
 import numpy as np
 import soxr
-from analysis_speed import _tree_rss_mb, ffmpeg_exe
+from analysis_speed import ffmpeg_exe, run_child
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO)]
@@ -289,25 +289,11 @@ if __name__ == "__main__":
 
 
 def child_json(code: str) -> tuple[float, float, dict]:
-    """Wall time, peak resident memory (MB) and the last JSON line printed of a fresh Python running ``code``.
-
-    As benchmarks/analysis_speed.child_peak_rss_mb (memory of the process and its workers sampled from /proc
-    every 50 ms), but the child's output goes to files, not pipes, so a talkative child cannot fill a pipe
-    and stall, and its printed result is kept.
-    """
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-c", code], stdout=out, stderr=err, text=True, cwd=REPO)
-        peak = 0.0
-        while proc.poll() is None:
-            peak = max(peak, _tree_rss_mb(proc.pid))
-            time.sleep(0.05)
-        wall = time.perf_counter() - start
-        out.seek(0)
-        err.seek(0)
-        lines = [line for line in out.read().splitlines() if line.startswith("{")]
-        if proc.returncode or not lines:
-            raise RuntimeError(err.read()[-2000:])
+    """Wall time, peak resident memory (MB) and the last JSON line printed of a fresh Python running ``code``."""
+    wall, peak, out = run_child(code)
+    lines = [line for line in out.splitlines() if line.startswith("{")]
+    if not lines:
+        raise RuntimeError(f"the analysis printed no result: {out[-2000:]}")
     return wall, peak, json.loads(lines[-1])
 
 
