@@ -4,7 +4,6 @@ Long files are read progressively (:mod:`core.progressive`) unless every frame i
 
 from __future__ import annotations
 
-import itertools
 import os
 from dataclasses import dataclass, field
 
@@ -25,14 +24,7 @@ from core.face import (
 from core.model import Coverage, MediaInfo, Report, SyncResult
 from core.probe import probe
 from core.progress import ProgressFn, no_progress, progress_part
-from core.progressive import (
-    FIRST_WINDOWS,
-    PROGRESSIVE_MIN_S,
-    Window,
-    measure_progressively,
-    plan_windows,
-    speech_per_second,
-)
+from core.progressive import PROGRESSIVE_MIN_S, Window, measure_progressively, plan_windows, speech_per_second
 from core.report import fix_from_sync
 
 ANALYSIS_RATE = 16000  # Hz: speech features need nothing above 8 kHz
@@ -137,9 +129,6 @@ def _read_progressively(path: str, media: MediaInfo, audio: AudioTrack, options:
     regions = regions or [None]
     fps = media.fps_measured or media.fps_declared or 25.0
     plan = plan_windows(speech_per_second(audio, media.duration_s), media.duration_s, first=options.span)
-    span = options.span or (0.0, media.duration_s)
-    # A timeline's part is answered for on its own: its windows come first and are estimated together.
-    in_span = sum(1 for _ in itertools.takewhile(lambda w: span[0] <= w.start_s and w.end_s <= span[1], plan))
     spans: list[tuple[float, float]] = []
     decoded: list[int] = []
 
@@ -157,8 +146,7 @@ def _read_progressively(path: str, media: MediaInfo, audio: AudioTrack, options:
     def estimate(faces: list[list[Excerpt]]) -> tuple[SyncResult, int]:
         return estimate_excerpts(faces, fps=fps, settings=options.estimator)
 
-    outcome = measure_progressively(plan, read, estimate, span=span, fps=fps,
-                                    first=min(in_span, FIRST_WINDOWS) if options.span else FIRST_WINDOWS,
+    outcome = measure_progressively(plan, read, estimate, span=options.span or (0.0, media.duration_s), fps=fps,
                                     progress=progress_part(progress, 0.05, 1.0))
     if not any(decoded):
         raise MediaError(f"{path}: no video frame could be decoded")

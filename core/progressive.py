@@ -14,6 +14,7 @@ reader of windows, so the estimator benchmark runs exactly this loop over tracks
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -196,8 +197,8 @@ def _uncovered_s(windows: Sequence[Window], span: tuple[float, float]) -> float:
 
 def measure_progressively(plan: Sequence[Window], read: Callable[[Window, ProgressFn], list[Excerpt]],
                           estimate: Callable[[list[list[Excerpt]]], tuple[SyncResult, int]], *,
-                          span: tuple[float, float], fps: float, first: int = FIRST_WINDOWS,
-                          progress: ProgressFn = no_progress) -> ProgressiveResult:
+                          span: tuple[float, float], fps: float, progress: ProgressFn = no_progress
+                          ) -> ProgressiveResult:
     """Read the planned windows in turn until the estimate is sure enough for ``span`` (:func:`sure_enough`).
 
     Parameters
@@ -206,11 +207,14 @@ def measure_progressively(plan: Sequence[Window], read: Callable[[Window, Progre
     read : one window's excerpts, one per face tracked (the same faces, in the same order, every time); told
         how reading the window goes.
     estimate : the result over every face's excerpts so far, and the chosen face's index.
-    span : media seconds (start, end) the answer is for: the whole file, or the part a timeline uses.
+    span : media seconds (start, end) the answer is for: the whole file, or the part a timeline uses. The
+        first estimate waits for :data:`FIRST_WINDOWS` windows, or for the windows of the part planned first
+        when fewer, so that a part is answered for on its own.
     fps : the file's frame rate.
-    first : windows read before the first estimate.
     progress : told the share of the planned windows read, and what the current window is doing.
     """
+    inside = itertools.takewhile(lambda w: span[0] <= w.start_s and w.end_s <= span[1], plan)
+    first = min(FIRST_WINDOWS, sum(1 for _ in inside))
     faces: list[list[Excerpt]] = []
     done: list[Window] = []
     outcome: tuple[SyncResult, int] = (SyncResult.inconclusive("nothing was read"), 0)
@@ -220,7 +224,7 @@ def measure_progressively(plan: Sequence[Window], read: Callable[[Window, Progre
         excerpts = read(window, lambda fraction, stage, label=label, part=part: part(fraction, f"{label}: {stage}"))
         faces = [[*(faces[i] if faces else []), excerpt] for i, excerpt in enumerate(excerpts)]
         done.append(window)
-        if len(done) < min(first, len(plan)) and k + 1 < len(plan):
+        if len(done) < first and k + 1 < len(plan):
             continue
         progress((k + 1) / len(plan), f"{label}: estimating")
         outcome = estimate(faces)
