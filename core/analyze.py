@@ -132,7 +132,7 @@ def _read_progressively(path: str, media: MediaInfo, audio: AudioTrack, options:
     spans: list[tuple[float, float]] = []
     decoded: list[int] = []
 
-    def read(window: Window, progress: ProgressFn) -> list[Excerpt]:
+    def read(window: Window, progress: ProgressFn) -> tuple[Window, list[Excerpt]]:
         start_s, end_s = _from_key_frame(path, window, spans)
         spans.append((start_s, end_s))
         around = audio.between(start_s - reach_s, end_s + reach_s)
@@ -141,7 +141,7 @@ def _read_progressively(path: str, media: MediaInfo, audio: AudioTrack, options:
                                            progress_part(progress, k / len(regions), (k + 1) / len(regions))),
                             media.display_size, region=region) for k, region in enumerate(regions)]
         decoded.append(faces[0].time_s.size)
-        return [Excerpt(face, around) for face in faces]
+        return Window(start_s, end_s), [Excerpt(face, around) for face in faces]
 
     def estimate(faces: list[list[Excerpt]]) -> tuple[SyncResult, int]:
         return estimate_excerpts(faces, fps=fps, settings=options.estimator)
@@ -150,7 +150,7 @@ def _read_progressively(path: str, media: MediaInfo, audio: AudioTrack, options:
                                     progress=progress_part(progress, 0.05, 1.0))
     if not any(decoded):
         raise MediaError(f"{path}: no video frame could be decoded")
-    face = concatenate_tracks([e.face for e in sorted(outcome.excerpts, key=lambda e: e.audio.start_s)])
+    face = concatenate_tracks([e.face for e in outcome.excerpts])
     return outcome.result, face, Coverage("progressive", media.duration_s, spans)
 
 

@@ -6,7 +6,9 @@ is decoded. Windows of :data:`WINDOW_S` seconds are then read in an order that s
 (the start, the end, the middle, the quarters, ...), each moved onto the most speech near its place and
 skipped where there is little. Every window adds an excerpt to the estimate (its blocks keep their media
 times, so drift and splices are seen across windows), and reading stops once the estimate is sure enough
-(:func:`sure_enough`) or the file is used up.
+(:func:`sure_enough`) or the file is used up: when the planned windows are read and the answer is still not
+sure, the stretches between them are read too (:func:`gaps`). Windows that meet are joined into one
+excerpt, so a file read to the end in windows is estimated exactly as if it had been read in one go.
 
 The planning and the stopping rule are pure functions; :func:`measure_progressively` runs them over any
 reader of windows, so the estimator benchmark runs exactly this loop over tracks it has cached.
@@ -15,20 +17,21 @@ reader of windows, so the estimator benchmark runs exactly this loop over tracks
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from core.decode import AudioTrack
 from core.estimate.sync import Excerpt
-from core.face import FaceTrack
+from core.face import FaceTrack, concatenate_tracks
 from core.levels import speech_mask
 from core.model import SyncResult
 from core.progress import ProgressFn, no_progress, progress_part
 
-__all__ = ["FIRST_WINDOWS", "MIN_SPEECH_SHARE", "PROGRESSIVE_MIN_S", "WINDOW_S", "ProgressiveResult", "Window",
-           "measure_progressively", "plan_windows", "replayed_windows", "speech_per_second", "sure_enough"]
+__all__ = ["DRIFT_FRAMES", "DRIFT_MS_PER_MIN", "FIRST_WINDOWS", "MIN_SPEECH_SHARE", "PROGRESSIVE_MIN_S", "WINDOW_S",
+           "ProgressiveResult", "Window", "gaps", "join_excerpts", "measure_progressively", "plan_windows",
+           "replayed_windows", "speech_per_second", "sure_enough"]
 
 # Seconds of frames read at each place: two of the estimator's five-second blocks.
 WINDOW_S = 10.0
@@ -43,6 +46,9 @@ PROGRESSIVE_MIN_S = 4 * WINDOW_S
 # file (which a drift interval round zero reports as none) cannot add to the error of the offset itself;
 # a splice is placed when the windows either side of it are this close.
 DRIFT_FRAMES = 0.5
+# ... and, on files short enough that half a frame allows more, its interval is no wider than this either side
+# of the drift reported: the accuracy a drift answer promises (issue 11's measure of a right drift).
+DRIFT_MS_PER_MIN = 10.0
 SPLICE_GAP_S = 2 * WINDOW_S
 
 
@@ -60,8 +66,8 @@ class Window:
 
 @dataclass(frozen=True)
 class ProgressiveResult:
-    """What the windows read showed: the chosen face's result, index and excerpts, and the windows read, in
-    reading order."""
+    """What the windows read showed: the chosen face's result, index and excerpts (in time order, those of
+    windows that meet joined), and the windows read, in reading order."""
 
     result: SyncResult
     face: int
@@ -156,12 +162,12 @@ def sure_enough(result: SyncResult, windows: Sequence[Window], span: tuple[float
     a timeline uses).
 
     The answer must be given (not inconclusive). Once every second of the span is read, that is all; until
-    then, the drift it reports must be pinned down over the span:
-    no drift in its 95 % interval may move the offset at the end of the span by more than
-    :data:`DRIFT_FRAMES` frames from where the reported drift puts it (so a drift the estimate declined to
-    report while its interval excludes none, as when the halves of few windows disagree, keeps reading);
-    and every splice must lie between windows no more than :data:`SPLICE_GAP_S` apart, so the correction
-    can be cut near where the offset jumps.
+    then, the drift it reports must be pinned down over the span: no drift in its 95 % interval may move the
+    offset at the end of the span by more than :data:`DRIFT_FRAMES` frames from where the reported drift puts
+    it, nor lie more than :data:`DRIFT_MS_PER_MIN` from it (so a drift the estimate declined to report while
+    its interval excludes none, as when the halves of few windows disagree, keeps reading); and every splice
+    must lie between windows no more than :data:`SPLICE_GAP_S` apart, so the correction can be cut near
+    where the offset jumps.
     """
     if result.verdict == "inconclusive":
         return False
@@ -171,8 +177,9 @@ def sure_enough(result: SyncResult, windows: Sequence[Window], span: tuple[float
     if interval is None:
         return False
     drift = result.drift_ms_per_min or 0.0
-    error_ms = max(abs(interval[0] - drift), abs(interval[1] - drift)) * (span[1] - span[0]) / 60.0
-    if error_ms > DRIFT_FRAMES * 1000.0 / fps:
+    error_ms_per_min = max(abs(interval[0] - drift), abs(interval[1] - drift))
+    end_error_ms = error_ms_per_min * (span[1] - span[0]) / 60.0
+    if end_error_ms > DRIFT_FRAMES * 1000.0 / fps or error_ms_per_min > DRIFT_MS_PER_MIN:
         return False
     starts = sorted(w.start_s for w in windows)
     ends = sorted(w.end_s for w in windows)
@@ -195,50 +202,102 @@ def _uncovered_s(windows: Sequence[Window], span: tuple[float, float]) -> float:
     return span[1] - span[0] - covered
 
 
-def measure_progressively(plan: Sequence[Window], read: Callable[[Window, ProgressFn], list[Excerpt]],
+def gaps(windows: Sequence[Window], span: tuple[float, float], window_s: float = WINDOW_S) -> list[Window]:
+    """The stretches of ``span`` no window covers, longest first, each cut into equal windows no longer than
+    ``window_s``; stretches shorter than a millisecond are left."""
+    holes, reached = [], span[0]
+    for w in sorted(windows, key=lambda w: w.start_s):
+        if w.start_s > reached:
+            holes.append((reached, min(w.start_s, span[1])))
+        reached = max(reached, w.end_s)
+    holes.append((reached, span[1]))
+    holes = sorted(((a, b) for a, b in holes if b - a >= 1e-3), key=lambda h: h[0] - h[1])
+    pieces = []
+    for a, b in holes:
+        edges = np.linspace(a, b, int(np.ceil((b - a) / window_s - 1e-9)) + 1)
+        pieces += [Window(float(lo), float(hi)) for lo, hi in itertools.pairwise(edges)]
+    return pieces
+
+
+def join_excerpts(read: Sequence[tuple[Window, Excerpt]]) -> list[Excerpt]:
+    """One face's excerpts in time order, those of windows that meet joined into one.
+
+    A window's audio reaches beyond it, so the audio of windows that meet overlaps: the joined excerpt's
+    audio is the earlier one's followed by the later one's samples past its end (both are cut from the same
+    track, sample for sample).
+    """
+    joined: list[tuple[Window, Excerpt]] = []
+    for window, excerpt in sorted(read, key=lambda r: r[0].start_s):
+        if not joined or abs(window.start_s - joined[-1][0].end_s) > 1e-6:
+            joined.append((window, excerpt))
+            continue
+        before_window, before = joined.pop()
+        audio = before.audio
+        skip = round((audio.start_s + audio.duration_s - excerpt.audio.start_s) * audio.rate)
+        samples = np.concatenate([audio.samples, excerpt.audio.samples[min(max(skip, 0), excerpt.audio.samples.size):]])
+        joined.append((Window(before_window.start_s, window.end_s),
+                       Excerpt(concatenate_tracks([before.face, excerpt.face]), replace(audio, samples=samples))))
+    return [excerpt for _, excerpt in joined]
+
+
+def measure_progressively(plan: Sequence[Window],
+                          read: Callable[[Window, ProgressFn], tuple[Window, list[Excerpt]]],
                           estimate: Callable[[list[list[Excerpt]]], tuple[SyncResult, int]], *,
                           span: tuple[float, float], fps: float, progress: ProgressFn = no_progress
                           ) -> ProgressiveResult:
-    """Read the planned windows in turn until the estimate is sure enough for ``span`` (:func:`sure_enough`).
+    """Read the planned windows in turn until the estimate is sure enough for ``span`` (:func:`sure_enough`);
+    when the plan is used up first, read the gaps the windows left in ``span`` (:func:`gaps`) as well.
 
     Parameters
     ----------
     plan : the windows, in reading order (:func:`plan_windows`).
-    read : one window's excerpts, one per face tracked (the same faces, in the same order, every time); told
-        how reading the window goes.
-    estimate : the result over every face's excerpts so far, and the chosen face's index.
+    read : the window actually read (a reader may move it, as onto a key frame) and its excerpts, one per face
+        tracked (the same faces, in the same order, every time); told how reading the window goes.
+    estimate : the result over every face's excerpts so far (in time order, windows that meet joined), and the
+        chosen face's index.
     span : media seconds (start, end) the answer is for: the whole file, or the part a timeline uses. The
         first estimate waits for :data:`FIRST_WINDOWS` windows, or for the windows of the part planned first
         when fewer, so that a part is answered for on its own.
     fps : the file's frame rate.
-    progress : told the share of the planned windows read, and what the current window is doing.
+    progress : told the share of the planned windows and of the gaps between them read, and what the
+        current window is doing.
     """
     inside = itertools.takewhile(lambda w: span[0] <= w.start_s and w.end_s <= span[1], plan)
     first = min(FIRST_WINDOWS, sum(1 for _ in inside))
-    faces: list[list[Excerpt]] = []
+    total = len(plan) + len(gaps(plan, span))
+    faces: list[list[tuple[Window, Excerpt]]] = []
     done: list[Window] = []
     outcome: tuple[SyncResult, int] = (SyncResult.inconclusive("nothing was read"), 0)
-    for k, window in enumerate(plan):
-        part = progress_part(progress, k / len(plan), (k + 1) / len(plan))
-        label = f"window {k + 1} of {len(plan)} at {window.start_s:.0f} s"
-        excerpts = read(window, lambda fraction, stage, label=label, part=part: part(fraction, f"{label}: {stage}"))
-        faces = [[*(faces[i] if faces else []), excerpt] for i, excerpt in enumerate(excerpts)]
-        done.append(window)
+
+    def windows() -> Iterator[Window]:
+        yield from plan
+        yield from gaps(done, span)
+
+    for k, window in enumerate(windows()):
+        share = min(k / total, 1.0), min((k + 1) / total, 1.0)
+        part = progress_part(progress, *share)
+        label = f"window {k + 1} of {max(total, k + 1)} at {window.start_s:.0f} s"
+        actual, excerpts = read(window, lambda fraction, stage, label=label, part=part:
+                                part(fraction, f"{label}: {stage}"))
+        faces = [[*(faces[i] if faces else []), (actual, excerpt)] for i, excerpt in enumerate(excerpts)]
+        done.append(actual)
         if len(done) < first and k + 1 < len(plan):
             continue
-        progress((k + 1) / len(plan), f"{label}: estimating")
-        outcome = estimate(faces)
+        progress(share[1], f"{label}: estimating")
+        outcome = estimate([join_excerpts(face) for face in faces])
         if sure_enough(outcome[0], done, span, fps):
             break
-    return ProgressiveResult(outcome[0], outcome[1], faces[outcome[1]] if faces else [], done)
+    chosen = join_excerpts(faces[outcome[1]]) if faces else []
+    return ProgressiveResult(outcome[0], outcome[1], chosen, done)
 
 
-def replayed_windows(faces: list[FaceTrack], audio: AudioTrack, reach_s: float) -> Callable[[Window], list[Excerpt]]:
+def replayed_windows(faces: list[FaceTrack], audio: AudioTrack, reach_s: float
+                     ) -> Callable[[Window, ProgressFn], tuple[Window, list[Excerpt]]]:
     """A reader of windows out of a clip already measured frame by frame (``faces``, ``audio``), for replaying
     progressive reading where the tracks are at hand (the estimator benchmark); each window's audio reaches
     ``reach_s`` beyond it either side."""
-    def read(window: Window, progress: ProgressFn = no_progress) -> list[Excerpt]:
+    def read(window: Window, progress: ProgressFn = no_progress) -> tuple[Window, list[Excerpt]]:
         around = audio.between(window.start_s - reach_s, window.end_s + reach_s)
-        return [Excerpt(face.between(window.start_s, window.end_s), around) for face in faces]
+        return window, [Excerpt(face.between(window.start_s, window.end_s), around) for face in faces]
 
     return read

@@ -22,6 +22,8 @@ from core.progressive import (
     PROGRESSIVE_MIN_S,
     WINDOW_S,
     Window,
+    gaps,
+    join_excerpts,
     measure_progressively,
     plan_windows,
     replayed_windows,
@@ -98,8 +100,11 @@ def test_a_drift_left_unreported_while_its_interval_excludes_none_keeps_reading(
     # An interval round zero is an answer of no drift.
     assert sure_enough(answered(drift_ms_per_min=0.0, opinions={"drift_interval_ms_per_min": [-0.5, 0.5]}),
                        windows, (0.0, 600.0), 25.0)
-    # A 30 s part of the file needs its drift pinned down over 30 s only.
+    # A 30 s part of the file needs its drift pinned down over 30 s only, though never more loosely than a
+    # drift answer promises: +-15 ms/min moves the end of 45 s by only 11 ms, yet is not a drift measured.
     assert sure_enough(declined, windows, (300.0, 330.0), 25.0)
+    loose = answered(drift_ms_per_min=0.0, opinions={"drift_interval_ms_per_min": [-15.0, 15.0]})
+    assert not sure_enough(loose, windows, (300.0, 345.0), 25.0)
     # A part read whole is answered for, though too short to measure a drift on: the rest of the file would
     # not say more about it. Inconclusive, it is not.
     short = answered(opinions={"drift_interval_ms_per_min": None})
@@ -136,7 +141,47 @@ def test_a_long_clip_read_in_windows_reads_like_the_whole(drifting_interview):
     # It stopped long before the file was used up, and its windows span the file.
     assert 3 <= len(outcome.windows) < len(plan) / 3
     assert min(w.start_s for w in outcome.windows) < 20.0 and max(w.end_s for w in outcome.windows) > duration_s - 20
-    assert len(outcome.excerpts) == len(outcome.windows)
+    read_s = sum(w.duration_s for w in outcome.windows)
+    assert sum(e.face.time_s.size for e in outcome.excerpts) == pytest.approx(read_s * fps, abs=len(outcome.windows))
+
+
+def test_gaps_are_the_stretches_no_window_covers_longest_first_in_windows():
+    windows = [Window(10.0, 20.0), Window(20.0, 30.0), Window(33.0, 43.0)]
+    # The longest stretch first, in windows of equal length no longer than WINDOW_S.
+    assert gaps(windows, (0.0, 70.0)) == [Window(43.0, 52.0), Window(52.0, 61.0), Window(61.0, 70.0),
+                                          Window(0.0, 10.0), Window(30.0, 33.0)]
+    assert gaps(windows, (12.0, 28.0)) == []
+    assert gaps([], (5.0, 12.0)) == [Window(5.0, 12.0)]
+
+
+def test_windows_that_meet_join_into_the_excerpt_of_the_whole(drifting_interview):
+    _, face, audio = drifting_interview
+    read = replayed_windows([face], audio, 5.0)
+    reads = [read(w) for w in (Window(30.0, 40.0), Window(0.0, 10.0), Window(10.0, 30.0), Window(50.0, 60.0))]
+    first, second = join_excerpts([(window, excerpts[0]) for window, excerpts in reads])
+    whole = read(Window(0.0, 40.0))[1][0]
+    np.testing.assert_array_equal(first.face.time_s, whole.face.time_s)
+    np.testing.assert_array_equal(first.face.mouth, whole.face.mouth)
+    np.testing.assert_array_equal(first.audio.samples, whole.audio.samples)
+    assert first.audio.start_s == whole.audio.start_s
+    assert second.face.time_s[0] >= 50.0
+
+
+def test_a_file_the_estimate_never_answers_for_is_read_to_its_end_as_one_excerpt(drifting_interview):
+    fps, face, audio = drifting_interview
+    span = (0.0, 95.0)
+    plan = plan_windows(speech_per_second(audio, span[1]), span[1])
+    estimated: list[int] = []
+
+    def never_sure(faces):
+        estimated.append(len(faces[0]))
+        return SyncResult.inconclusive("too short"), 0
+
+    outcome = measure_progressively(plan, replayed_windows([face], audio, 5.0), never_sure, span=span, fps=fps)
+    assert len(outcome.windows) > len(plan) and gaps(outcome.windows, span) == []
+    (excerpt,) = outcome.excerpts
+    np.testing.assert_array_equal(excerpt.face.time_s, face.between(*span).time_s)
+    assert estimated[-1] == 1
 
 
 @pytest.fixture(scope="module")
