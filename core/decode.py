@@ -145,8 +145,12 @@ def decode_audio(path: str | os.PathLike[str], rate: int | None = 16000) -> Audi
     start_s: float | None = None
     for block_start_s, planes in _planar_audio(path):
         start_s = block_start_s if start_s is None else start_s
-        peak = max(peak, float(np.max(np.abs(planes))) if planes.size else 0.0)
-        mono = planes.mean(axis=0, dtype=np.float32)
+        # On the samples as FFmpeg interleaved them: reducing the strided planes took a third of an hour's
+        # decoding, the contiguous array a small part of it.
+        interleaved = planes.T
+        if interleaved.size:
+            peak = max(peak, float(interleaved.max()), -float(interleaved.min()))
+        mono = interleaved @ np.full(interleaved.shape[1], 1.0 / interleaved.shape[1], np.float32)
         chunks.append(resampler.resample_chunk(mono) if resampler else mono)
     if resampler is not None:
         chunks.append(resampler.resample_chunk(np.zeros(0, np.float32), last=True))
