@@ -247,7 +247,9 @@ def iter_video_frames(path: str | os.PathLike[str], max_side: int | None = 640, 
                     continue
                 if end_s is not None and time_s >= end_s:
                     break
-                image = frame.to_ndarray(format="rgb24", width=out_w, height=out_h)
+                # Scaled in this thread alone: the decoder has threads of its own and face tracking keeps the
+                # other core busy, so swscale's slice threads would only queue behind them (same pixels).
+                image = frame.to_ndarray(format="rgb24", width=out_w, height=out_h, threads=1)
                 turns = quarter_turns(frame)
                 if turns:  # turned as a player shows it, so faces are upright for every consumer
                     image = np.ascontiguousarray(np.rot90(image, turns))
