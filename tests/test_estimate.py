@@ -19,9 +19,10 @@ from core.estimate.confidence import EVIDENCE_NAMES, Calibration, Evidence, choo
 from core.estimate.correlation import CHANCE_RHO, canonical_correlation, excess_correlation, projected_correlation
 from core.estimate.drift import find_splices, jackknife_groups
 from core.estimate.fitted import FittedModel
-from core.estimate.moments import LagMoments, lagged_sums, shift_lags
+from core.estimate.moments import LagMoments, block_moments, lagged_sums, shift_lags
 from core.estimate.peak import find_peak, prominence
 from core.estimate.speaker import band_pass, fit_speaker_model, speaker_moments
+from core.estimate.sync import STRETCH_S, stretches_disagree
 from core.face import track_faces_in_file
 from core.model import SyncWindow
 from core.probe import probe
@@ -143,6 +144,31 @@ def test_prominence_is_in_robust_standard_deviations_of_the_rest():
     assert prominence(curve[:15], 5) == 0.0  # nothing away from the peak to compare with
 
 
+def stretch_moments(mouth: np.ndarray, sound: np.ndarray, max_lag: int) -> LagMoments:
+    """Moments of a mouth signal against a sound (padded by ``max_lag`` either side) cut into stretches."""
+    ones = np.ones(mouth.size)
+    return block_moments(mouth[:, None], ones, sound[:, None], np.ones(sound.size), max_lag,
+                         round(STRETCH_S * 100), 0.0)
+
+
+def test_stretches_read_one_offset_on_genuine_audio_and_disagree_on_other_audio():
+    rng = np.random.default_rng(3)
+    n, max_lag, lag = 1500, 60, 12  # 15 s on the 10 ms grid: six stretches; the sound 120 ms late
+    mouth = band_pass(rng.standard_normal(n + 2 * max_lag))
+    sound = np.roll(mouth, lag) + 0.5 * rng.standard_normal(mouth.size)
+    genuine = stretch_moments(mouth[max_lag:-max_lag], sound, max_lag)
+    assert genuine.first.shape[0] == 6
+    assert stretches_disagree(genuine, 0.0, max_lag) == pytest.approx(0.0)
+    other = band_pass(rng.standard_normal(mouth.size))
+    assert stretches_disagree(stretch_moments(mouth[max_lag:-max_lag], other, max_lag), 0.0, max_lag) > 0.5
+    # One stretch alone has nothing to disagree with; within a span, only its stretches are set against
+    # each other.
+    alone = stretch_moments(mouth[max_lag:-max_lag], other, max_lag)
+    assert stretches_disagree(alone, 0.0, max_lag, (0.0, 2.4)) == 0.0
+    assert stretches_disagree(alone, 0.0, max_lag, (0.0, 5.0)) == pytest.approx(1.0)
+    assert stretches_disagree(genuine, 0.0, max_lag, (0.0, 5.0)) == pytest.approx(0.0)
+
+
 def test_band_pass_keeps_syllable_rate_motion_and_drops_slow_swell():
     t = np.arange(3000) / 100.0
     def level(hz: float) -> float:
@@ -181,7 +207,7 @@ def pair_weights(mouth: np.ndarray, audio: np.ndarray) -> tuple[np.ndarray, ...]
 def test_calibration_fit_recovers_a_logistic_relation_and_the_threshold_holds_its_limits():
     rng = np.random.default_rng(10)
     x = rng.standard_normal((20000, len(EVIDENCE_NAMES)))
-    truth = np.array([1.5, -1.0, 0.5, 0.0, 0.0, 0.0, 0.8, 0.0])
+    truth = np.array([1.5, -1.0, 0.5, 0.0, 0.0, 0.0, 0.8, 0.0, -0.6])
     y = rng.random(20000) < 1 / (1 + np.exp(-(x @ truth + 0.3)))
     weights, intercept = fit_calibration(x, y, np.ones(20000), l2=0.0)
     assert weights == pytest.approx(truth, abs=0.1) and intercept == pytest.approx(0.3, abs=0.1)

@@ -22,7 +22,7 @@ __all__ = ["EVIDENCE_NAMES", "Calibration", "Evidence", "choose_threshold", "fit
 # agreeing with a prominent peak, lip releases matching a strong one. Mismatched audio makes chance peaks
 # that one opinion may back, but rarely a strong peak that both back.
 EVIDENCE_NAMES = ("prominence", "strength", "log_seconds", "own_correlation_agrees", "lip_releases_matched",
-                  "log_search", "prominence_if_own_agrees", "strength_times_releases")
+                  "log_search", "prominence_if_own_agrees", "strength_times_releases", "stretches_disagree")
 # L2 penalty of the logistic fit, per weight (the evidence is on scales of about 1 to 10).
 CALIBRATION_L2 = 1e-3
 
@@ -43,6 +43,10 @@ class Evidence:
     lip_releases_matched : the share of mid-speech lip releases that have a consonant burst within
         ``MATCH_REACH_MS`` of the lag (:mod:`core.estimate.bilabial`); 0 without releases.
     search_ms : the search range the peak was found in; a wider range gives chance more lags to win.
+    stretches_disagree : the share of the measurement's short stretches (by speech) whose own peak lies
+        more than ``AGREE_MS`` from the peak of the rest of it. Genuine audio reads one offset in stretch
+        after stretch; chance peaks of other audio fall anywhere. A measurement of one stretch has nothing
+        to disagree with and counts 0, so short clips are judged as before on the rest of the evidence.
     """
 
     prominence: float
@@ -51,13 +55,14 @@ class Evidence:
     own_correlation_agrees: bool
     lip_releases_matched: float
     search_ms: float
+    stretches_disagree: float = 0.0
 
     def vector(self) -> np.ndarray:
         """The evidence in the order of :data:`EVIDENCE_NAMES`."""
         agrees = float(self.own_correlation_agrees)
         return np.array([self.prominence, self.strength, np.log(max(self.seconds, 0.1)), agrees,
                          self.lip_releases_matched, np.log(self.search_ms / 1000.0), self.prominence * agrees,
-                         self.strength * self.lip_releases_matched])
+                         self.strength * self.lip_releases_matched, self.stretches_disagree])
 
 
 @dataclass(frozen=True)

@@ -56,8 +56,9 @@ from core.features import GRID_RATE, AudioFeatures, audio_features, mouth_featur
 from core.model import SyncResult, SyncWindow
 from core.tolerance import PRESETS, Tolerance
 
-__all__ = ["AGREE_MS", "MAX_SEARCH_MS", "MIN_SEARCH_MS", "WIDER_SEARCH_MS", "EstimatorSettings", "Excerpt",
-           "Measurement", "SyncInputs", "choose_face", "estimate_excerpts", "estimate_faces", "estimate_sync"]
+__all__ = ["AGREE_MS", "MAX_SEARCH_MS", "MIN_SEARCH_MS", "STRETCH_S", "WIDER_SEARCH_MS", "EstimatorSettings",
+           "Excerpt", "Measurement", "SyncInputs", "choose_face", "estimate_excerpts", "estimate_faces",
+           "estimate_sync", "stretches_disagree"]
 
 MAX_SEARCH_MS = 5000.0
 MIN_SEARCH_MS = 100.0
@@ -67,6 +68,9 @@ WIDER_SEARCH_MS = (2500.0, MAX_SEARCH_MS)
 AGREE_MS = 40.0
 # Lags beyond the search range kept in the moments, so a peak at the edge is still seen as an edge.
 MARGIN_STEPS = 20
+# The (dis)agreement evidence reads stretches this long on their own (half a block): a 5 s clip has two, and each
+# holds a few syllables, enough for a peak of its own.
+STRETCH_S = 2.5
 # Under this many seconds of speech with the face in view, a withheld answer is put down to length.
 SHORT_S = 4.0
 # Lips whose inner gap spans less than this (eye distances, 5th to 95th percentile) never open or close:
@@ -350,17 +354,22 @@ class Measurement:
 def measure(inputs: SyncInputs, model: FittedModel, search_ms: float) -> Measurement:
     """Windows, drift, the offset's peak and its evidence over ``±search_ms``."""
     search_steps = int(np.ceil(search_ms / STEP_MS))
-    moments = join_moments([block_moments(model.speaker.mouth_signal(s.mouth)[:, None], usable_steps(s.mouth_weight),
-                                          model.speaker.sound_signal(s.audio)[:, None], s.audio_weight,
-                                          s.max_lag, s.block_len, s.grid_start_s)
-                            for s in inputs.streams(search_ms)])
+    streams = inputs.streams(search_ms)
+    signals = [(model.speaker.mouth_signal(s.mouth)[:, None], usable_steps(s.mouth_weight),
+                model.speaker.sound_signal(s.audio)[:, None], s.audio_weight) for s in streams]
+
+    def cut_into(block_len: int) -> LagMoments:
+        return join_moments([block_moments(*signal, s.max_lag, block_len, s.grid_start_s)
+                             for signal, s in zip(signals, streams, strict=True)])
+
+    moments, stretches = cut_into(streams[0].block_len), cut_into(round(STRETCH_S * GRID_RATE))
     block_peaks = [find_peak(projected_correlation(*moments.block(b)), moments.lags, search_steps)
                    for b in range(moments.first.shape[0])]
     offsets = [SyncWindow(float(a), float(b), p.lag_ms if p is not None and p.interior else None, 0.0)
                for (a, b), p in zip(moments.block_span_s, block_peaks, strict=True)]
     drift, drift_interval = fit_drift(offsets, moments, inputs.fps, inputs.settings.max_drift_ms_per_min)
     own_block_lags, own_curve = inputs.own_correlation(search_ms, drift)
-    windows = [_window(inputs, moments, b, peak, own_block_lags[b], model, search_ms, drift)
+    windows = [_window(inputs, moments, b, peak, own_block_lags[b], model, search_ms, drift, stretches)
                for b, peak in enumerate(block_peaks)]
     whole = combined_moments(moments, drift)
     peak = find_peak(projected_correlation(*whole), moments.lags, search_steps)
@@ -370,7 +379,8 @@ def measure(inputs: SyncInputs, model: FittedModel, search_ms: float) -> Measure
         return Measurement(search_ms, None, drift, windows, None, own_lag, None, float(moments.block_span_s[-1, 1]),
                            drift_interval)
     bilabial = bilabial_opinion(inputs.events, peak.lag_ms, drift)
-    evidence = _evidence(peak, whole[0][peak.index, 0, 0], own_lag, bilabial, search_ms)
+    evidence = _evidence(peak, whole[0][peak.index, 0, 0], own_lag, bilabial, search_ms,
+                         stretches_disagree(stretches, drift, search_steps))
     return Measurement(search_ms, peak, drift, windows, evidence, own_lag, bilabial,
                        float(moments.block_span_s[-1, 1]), drift_interval)
 
@@ -397,22 +407,49 @@ def own_correlation(streams: list[Streams], drift_ms_per_min: float, search_step
     return block_lags, excess_correlation(*totals)
 
 
+def stretches_disagree(stretches: LagMoments, drift_ms_per_min: float, search_steps: int,
+                       span_s: tuple[float, float] = (-np.inf, np.inf)) -> float:
+    """The share of the stretches in ``span_s`` (weighted by their speech) whose own peak lies more than
+    ``AGREE_MS`` from the peak of the others in it, both at media time 0 under ``drift_ms_per_min``.
+
+    Each stretch is set against the rest, not against the whole, so that it is not compared with itself:
+    genuine audio shows one offset in every stretch; chance peaks of other audio fall anywhere. 0 when the
+    span holds a single stretch, which has nothing to disagree with.
+    """
+    chosen = np.flatnonzero((stretches.block_time_s >= span_s[0]) & (stretches.block_time_s < span_s[1]))
+    if chosen.size < 2:
+        return 0.0
+    whole = combined_moments(stretches, drift_ms_per_min, chosen)
+    disagree, speech = [], []
+    for b in chosen:
+        shift = drift_shift_steps(drift_ms_per_min, stretches.block_time_s[b])
+        own = find_peak(projected_correlation(*stretches.block(b)), stretches.lags, search_steps)
+        rest = find_peak(projected_correlation(*(w - shift_lags(m, shift) for w, m in
+                                                 zip(whole, stretches.block(b), strict=True))),
+                         stretches.lags, search_steps)
+        disagree.append(not (own is not None and own.interior and rest is not None and rest.interior
+                             and abs(own.lag_ms - shift * STEP_MS - rest.lag_ms) <= AGREE_MS))
+        speech.append(float(stretches.first[b][:, 0, 0].max()))
+    return float(np.average(disagree, weights=speech)) if sum(speech) > 0 else 0.0
+
+
 def _evidence(peak: Peak, weight: float, own_lag_ms: float | None, bilabial: BilabialOpinion | None,
-              search_ms: float) -> Evidence:
+              search_ms: float, disagreement: float) -> Evidence:
     seconds = float(weight) / GRID_RATE
     return Evidence(peak.prominence, peak.height * np.sqrt(max(seconds, 0.0)), seconds,
                     own_lag_ms is not None and abs(own_lag_ms - peak.lag_ms) <= AGREE_MS,
-                    0.0 if bilabial is None else bilabial.matched_share, search_ms)
+                    0.0 if bilabial is None else bilabial.matched_share, search_ms, disagreement)
 
 
 def _window(inputs: SyncInputs, moments: LagMoments, b: int, peak: Peak | None, own_lag_ms: float | None,
-            model: FittedModel, search_ms: float, drift_ms_per_min: float) -> SyncWindow:
+            model: FittedModel, search_ms: float, drift_ms_per_min: float, stretches: LagMoments) -> SyncWindow:
     """One block as a window: its own offset and the confidence its own evidence gives."""
     start, end = moments.block_span_s[b]
     if peak is None or not peak.interior:
         return SyncWindow(round(float(start), 3), round(float(end), 3), None, 0.0)
     bilabial = bilabial_opinion([e.between(start, end) for e in inputs.events], peak.lag_ms, drift_ms_per_min)
-    evidence = _evidence(peak, moments.first[b, peak.index, 0, 0], own_lag_ms, bilabial, search_ms)
+    disagreement = stretches_disagree(stretches, drift_ms_per_min, int(np.ceil(search_ms / STEP_MS)), (start, end))
+    evidence = _evidence(peak, moments.first[b, peak.index, 0, 0], own_lag_ms, bilabial, search_ms, disagreement)
     confidence = model.calibration.confidence(evidence)
     return SyncWindow(round(float(start), 3), round(float(end), 3), round(peak.lag_ms, 1), round(confidence, 3))
 
