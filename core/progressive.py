@@ -171,7 +171,7 @@ def sure_enough(result: SyncResult, windows: Sequence[Window], span: tuple[float
     """
     if result.verdict == "inconclusive":
         return False
-    if _uncovered_s(windows, span) < 1.0:
+    if sum(w.duration_s for w in gaps(windows, span)) < 1.0:
         return True  # all of the span is read: the rest of the file would not tell more about it
     interval = result.opinions.get("drift_interval_ms_per_min")
     if interval is None:
@@ -191,17 +191,6 @@ def sure_enough(result: SyncResult, windows: Sequence[Window], span: tuple[float
     return True
 
 
-def _uncovered_s(windows: Sequence[Window], span: tuple[float, float]) -> float:
-    """Seconds of ``span`` no window covers."""
-    covered, reached = 0.0, span[0]
-    for w in sorted(windows, key=lambda w: w.start_s):
-        start, end = max(w.start_s, reached), min(w.end_s, span[1])
-        if end > start:
-            covered += end - start
-            reached = end
-    return span[1] - span[0] - covered
-
-
 def gaps(windows: Sequence[Window], span: tuple[float, float], window_s: float = WINDOW_S) -> list[Window]:
     """The stretches of ``span`` no window covers, longest first, each cut into equal windows no longer than
     ``window_s``; stretches shorter than a millisecond are left."""
@@ -219,8 +208,9 @@ def gaps(windows: Sequence[Window], span: tuple[float, float], window_s: float =
     return pieces
 
 
-def join_excerpts(read: Sequence[tuple[Window, Excerpt]]) -> list[Excerpt]:
-    """One face's excerpts in time order, those of windows that meet joined into one.
+def join_excerpts(read: Sequence[tuple[Window, Excerpt]]) -> list[tuple[Window, Excerpt]]:
+    """One face's windows and excerpts in time order, those of windows that meet joined into one; the
+    others are passed on as they are, so what they measured once stays with them.
 
     A window's audio reaches beyond it, so the audio of windows that meet overlaps: the joined excerpt's
     audio is the earlier one's followed by the later one's samples past its end (both are cut from the same
@@ -237,7 +227,7 @@ def join_excerpts(read: Sequence[tuple[Window, Excerpt]]) -> list[Excerpt]:
         samples = np.concatenate([audio.samples, excerpt.audio.samples[min(max(skip, 0), excerpt.audio.samples.size):]])
         joined.append((Window(before_window.start_s, window.end_s),
                        Excerpt(concatenate_tracks([before.face, excerpt.face]), replace(audio, samples=samples))))
-    return [excerpt for _, excerpt in joined]
+    return joined
 
 
 def measure_progressively(plan: Sequence[Window],
@@ -279,15 +269,16 @@ def measure_progressively(plan: Sequence[Window],
         label = f"window {k + 1} of {max(total, k + 1)} at {window.start_s:.0f} s"
         actual, excerpts = read(window, lambda fraction, stage, label=label, part=part:
                                 part(fraction, f"{label}: {stage}"))
-        faces = [[*(faces[i] if faces else []), (actual, excerpt)] for i, excerpt in enumerate(excerpts)]
+        faces = [join_excerpts([*(faces[i] if faces else []), (actual, excerpt)])
+                 for i, excerpt in enumerate(excerpts)]
         done.append(actual)
         if len(done) < first and k + 1 < len(plan):
             continue
         progress(share[1], f"{label}: estimating")
-        outcome = estimate([join_excerpts(face) for face in faces])
+        outcome = estimate([[e for _, e in face] for face in faces])
         if sure_enough(outcome[0], done, span, fps):
             break
-    chosen = join_excerpts(faces[outcome[1]]) if faces else []
+    chosen = [e for _, e in faces[outcome[1]]] if faces else []
     return ProgressiveResult(outcome[0], outcome[1], chosen, done)
 
 
