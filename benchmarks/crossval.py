@@ -189,40 +189,54 @@ def fit_speaker(clips: Iterable[Clip], moments: dict[str, SpeakerMoments | None]
 
 @dataclass
 class Row:
-    """One face of one case as a model measured it: the evidence, the offset, and whether it was right."""
+    """One face of one case as a model measured it: the evidence, the offset, the confidence the model
+    states, and whether it was right."""
 
     case: Case
     face: int
     measurement: Measurement | None
+    confidence: float = 0.0
     right: bool = False
 
     @property
     def lag_ms(self) -> float | None:
         return None if self.measurement is None or self.measurement.peak is None else self.measurement.peak.lag_ms
 
+    @property
+    def prominence(self) -> float:
+        evidence = None if self.measurement is None else self.measurement.evidence
+        return -np.inf if evidence is None else evidence.prominence
+
 
 def measure_rows(cases: Iterable[Case], model: FittedModel) -> list[Row]:
-    return [Row(case, k, inputs.measurement(model)) for case in cases for k, inputs in enumerate(case.inputs)]
+    rows = []
+    for case in cases:
+        for k, inputs in enumerate(case.inputs):
+            measurement = inputs.measurement(model)
+            rows.append(Row(case, k, measurement, measurement.confidence(model)))
+    return rows
 
 
 def clip_truths(rows: list[Row]) -> dict[str, float]:
     """The offset each clip carries: its reference, or where none is known, the consensus of its own
-    shifted copies (median of the measured offset less the shift) on the face that stands out most."""
-    truths: dict[str, float] = {}
-    by_clip: dict[str, list[Row]] = {}
+    shifted copies: the median, over the copies, of the offset read on the face that answers for the copy
+    less the shift.
+
+    The face that answers is the most confident one, as when a clip is measured and as the benchmark scores
+    (``estimator.py``'s ``mark_scored``), so the calibration learns the rightness it is judged by; where the
+    confidences tie (the first measurement, before any calibration), the face whose peak stands out most.
+    """
+    answers: dict[str, list[float]] = {}
+    by_case: dict[int, list[Row]] = {}
     for row in rows:
         if not row.case.mismatched and row.lag_ms is not None:
-            by_clip.setdefault(row.case.picture.name, []).append(row)
-    for name, clip_rows in by_clip.items():
-        clip = clip_rows[0].case.picture
-        if clip.reference_ms is not None:
-            truths[name] = clip.reference_ms
-            continue
-        faces = {r.face for r in clip_rows}
-        face = max(faces, key=lambda k: np.median([r.measurement.evidence.prominence for r in clip_rows
-                                                   if r.face == k and r.measurement.evidence is not None]))
-        truths[name] = float(np.median([r.lag_ms - r.case.shift_ms for r in clip_rows if r.face == face]))
-    return truths
+            by_case.setdefault(id(row.case), []).append(row)
+    for case_rows in by_case.values():
+        best = max(case_rows, key=lambda r: (r.confidence, r.prominence))
+        answers.setdefault(best.case.picture.name, []).append(best.lag_ms - best.case.shift_ms)
+    references = {row.case.picture.name: row.case.picture.reference_ms for row in rows}
+    return {name: references[name] if references[name] is not None else float(np.median(lags))
+            for name, lags in answers.items()}
 
 
 def mark_right(rows: list[Row]) -> None:
