@@ -50,7 +50,8 @@ INNER_FOLDS = 4
 # the chance of being right when nine in ten clips are genuine and one in ten has someone else's sound.
 GENUINE_SHARE = 0.9
 # The threshold is the lowest confidence at which, on the inner folds, at most this share of other clips'
-# audio is answered and at least this share of answers are right.
+# audio is answered and at least this share of answers are right, both with 95 % certainty
+# (core.estimate.confidence.THRESHOLD_CERTAINTY).
 MAX_MISMATCHED_ANSWERED = 0.03
 MIN_ANSWERS_RIGHT = 0.99
 SETTINGS = EstimatorSettings()

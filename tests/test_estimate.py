@@ -15,7 +15,14 @@ import core.estimate
 from core.decode import decode_audio
 from core.estimate import EstimatorSettings, estimate_faces, estimate_sync, load_fitted_model
 from core.estimate.bilabial import LipEvents, LipReleases, bilabial_opinion, lip_releases, sound_bursts
-from core.estimate.confidence import EVIDENCE_NAMES, Calibration, Evidence, choose_threshold, fit_calibration
+from core.estimate.confidence import (
+    EVIDENCE_NAMES,
+    Calibration,
+    Evidence,
+    choose_threshold,
+    fit_calibration,
+    share_bounds,
+)
 from core.estimate.correlation import CHANCE_RHO, canonical_correlation, excess_correlation, projected_correlation
 from core.estimate.drift import find_splices, jackknife_groups
 from core.estimate.fitted import FittedModel
@@ -215,8 +222,19 @@ def test_calibration_fit_recovers_a_logistic_relation_and_the_threshold_holds_it
     right = np.array([False, True, False, True, True, True, True])
     mismatched = np.array([False, False, True, False, False, True, False])
     # Answering from 0.8 lets one of two mismatched through (50 %) and is right on 3 of 3; from 0.96, none.
-    assert choose_threshold(confidence, right, mismatched, max_mismatched=0.5, min_right=0.99) == 0.8
-    assert choose_threshold(confidence, right, mismatched, max_mismatched=0.0, min_right=0.99) == 0.99
+    assert choose_threshold(confidence, right, mismatched, max_mismatched=0.5, min_right=0.99, certainty=0.5) == 0.8
+    assert choose_threshold(confidence, right, mismatched, max_mismatched=0.0, min_right=0.99, certainty=0.5) == 0.99
+
+
+def test_threshold_limits_hold_with_certainty_not_just_as_counted():
+    # 2 of 100 other clips' audio reach 0.9: 2 % as counted, but on 100 cases 95 % certainty only rules out above 5.9 %.
+    confidence = np.r_[np.full(98, 0.3), np.full(2, 0.9), np.full(1000, 0.95)]
+    right = np.r_[np.zeros(100, bool), np.ones(1000, bool)]
+    mismatched = np.r_[np.ones(100, bool), np.zeros(1000, bool)]
+    assert choose_threshold(confidence, right, mismatched, 0.03, 0.99, certainty=0.5) == 0.5
+    assert choose_threshold(confidence, right, mismatched, 0.03, 0.99, certainty=0.95) == 0.95
+    assert share_bounds(50, 100, 1.96) == pytest.approx((0.4038, 0.5962), abs=1e-4)  # the textbook Wilson interval
+    assert share_bounds(0, 100, 1.645)[1] == pytest.approx(0.0264, abs=1e-4)
 
 
 def test_the_shipped_model_is_small_and_reads_back_what_was_written():

@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy import stats
 from scipy.optimize import minimize
 
-__all__ = ["EVIDENCE_NAMES", "Calibration", "Evidence", "choose_threshold", "fit_calibration"]
+__all__ = ["EVIDENCE_NAMES", "THRESHOLD_CERTAINTY", "Calibration", "Evidence", "choose_threshold",
+           "fit_calibration", "share_bounds"]
 
 # The last two let two opinions count for more where the peak they back is strong: the clip's own correlation
 # agreeing with a prominent peak, lip releases matching a strong one. Mismatched audio makes chance peaks
@@ -25,6 +27,8 @@ EVIDENCE_NAMES = ("prominence", "strength", "log_seconds", "own_correlation_agre
                   "log_search", "prominence_if_own_agrees", "strength_times_releases", "stretches_disagree")
 # L2 penalty of the logistic fit, per weight (the evidence is on scales of about 1 to 10).
 CALIBRATION_L2 = 1e-3
+# The threshold's limits (other audio answered, answers right) are to hold with this certainty, one-sided.
+THRESHOLD_CERTAINTY = 0.95
 
 
 @dataclass(frozen=True)
@@ -116,9 +120,14 @@ def fit_calibration(evidence: np.ndarray, right: np.ndarray, weight: np.ndarray,
 
 
 def choose_threshold(confidence: np.ndarray, right: np.ndarray, mismatched: np.ndarray,
-                     max_mismatched: float = 0.03, min_right: float = 0.99) -> float:
-    """The lowest confidence to answer at such that at most ``max_mismatched`` of the mismatched-audio
-    measurements are answered and at least ``min_right`` of the answered true ones are right.
+                     max_mismatched: float = 0.03, min_right: float = 0.99, certainty: float = THRESHOLD_CERTAINTY
+                     ) -> float:
+    """The lowest confidence to answer at such that, with ``certainty``, at most ``max_mismatched`` of the
+    mismatched-audio measurements are answered and at least ``min_right`` of the answered true ones are right.
+
+    The shares are bounded (one-sided Wilson bounds, :func:`share_bounds`) rather than taken as counted: a
+    threshold where the counted share just meets a limit meets it on new clips only about half the time.
+    ``certainty=0.5`` takes the shares as counted.
 
     Parameters
     ----------
@@ -127,11 +136,24 @@ def choose_threshold(confidence: np.ndarray, right: np.ndarray, mismatched: np.n
     mismatched : (n,) whether the audio was another clip's.
     """
     confidence, right, mismatched = (np.asarray(a) for a in (confidence, right, mismatched))
+    z = float(stats.norm.ppf(certainty))
     for threshold in np.unique(np.concatenate([[0.5], confidence])):
         answered = confidence >= threshold
         true_answered = answered & ~mismatched
-        mismatched_share = answered[mismatched].mean() if mismatched.any() else 0.0
-        right_share = right[true_answered].mean() if true_answered.any() else 1.0
+        mismatched_share = share_bounds(int(answered[mismatched].sum()), int(mismatched.sum()), z)[1] \
+            if mismatched.any() else 0.0
+        right_share = share_bounds(int(right[true_answered].sum()), int(true_answered.sum()), z)[0] \
+            if true_answered.any() else 1.0
         if threshold >= 0.5 and mismatched_share <= max_mismatched and right_share >= min_right:
             return float(threshold)
     return 1.0
+
+
+def share_bounds(count: int, total: int, z: float) -> tuple[float, float]:
+    """Wilson score bounds (low, high) of the share ``count / total`` (``total > 0``), ``z`` standard errors
+    either side."""
+    share = count / total
+    scale = 1.0 + z * z / total
+    centre = (share + z * z / (2 * total)) / scale
+    half = z * np.sqrt(share * (1 - share) / total + z * z / (4 * total * total)) / scale
+    return float(centre - half), float(centre + half)
