@@ -16,7 +16,7 @@ import json
 import pickle
 import sys
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -223,21 +223,29 @@ def clip_truths(rows: list[Row]) -> dict[str, float]:
     shifted copies: the median, over the copies, of the offset read on the face that answers for the copy
     less the shift.
 
-    The face that answers is the most confident one, as when a clip is measured and as the benchmark scores
-    (``estimator.py``'s ``mark_scored``), so the calibration learns the rightness it is judged by; where the
-    confidences tie (the first measurement, before any calibration), the face whose peak stands out most.
+    The face that answers is the most confident one (:func:`answering_rows`), as when a clip is measured and
+    as the benchmark scores (``estimator.py``'s ``mark_scored``), so the calibration learns the rightness it
+    is judged by.
     """
+    own = [r for r in rows if not r.case.mismatched and r.lag_ms is not None]
     answers: dict[str, list[float]] = {}
-    by_case: dict[int, list[Row]] = {}
-    for row in rows:
-        if not row.case.mismatched and row.lag_ms is not None:
-            by_case.setdefault(id(row.case), []).append(row)
-    for case_rows in by_case.values():
-        best = max(case_rows, key=lambda r: (r.confidence, r.prominence))
+    for best, _ in answering_rows(own, [r.confidence for r in own]):
         answers.setdefault(best.case.picture.name, []).append(best.lag_ms - best.case.shift_ms)
     references = {row.case.picture.name: row.case.picture.reference_ms for row in rows}
     return {name: references[name] if references[name] is not None else float(np.median(lags))
             for name, lags in answers.items()}
+
+
+def answering_rows(rows: list[Row], confidence: Sequence[float]) -> list[tuple[Row, float]]:
+    """For each case among ``rows``, the row of the face that answers for it and its confidence: the most
+    confident face, or where confidences tie (the first measurement, before any calibration), the one whose
+    peak stands out most."""
+    best: dict[int, tuple[Row, float]] = {}
+    for row, c in zip(rows, confidence, strict=True):
+        key = id(row.case)
+        if key not in best or (c, row.prominence) > (best[key][1], best[key][0].prominence):
+            best[key] = (row, c)
+    return list(best.values())
 
 
 def mark_right(rows: list[Row]) -> None:
@@ -296,12 +304,9 @@ def calibrate(rows: list[Row]) -> Calibration:
     weights, intercept = fit_calibration(x, right, weight)
     provisional = Calibration(weights, intercept, 1.0)
     confidence = np.array([provisional.confidence(r.measurement.evidence) for r in usable])
-    # A case is answered by its most confident face; the threshold is chosen over cases.
-    best: dict[int, tuple[float, bool, bool]] = {}
-    for row, c in zip(usable, confidence, strict=True):
-        key = id(row.case)
-        if key not in best or c > best[key][0]:
-            best[key] = (c, row.right, row.case.mismatched)
-    conf, ok, mis = (np.array(v) for v in zip(*best.values(), strict=True))
+    # The threshold is chosen over cases, each answered by one face.
+    answers = answering_rows(usable, confidence)
+    conf = np.array([c for _, c in answers])
+    ok, mis = np.array([r.right for r, _ in answers]), np.array([r.case.mismatched for r, _ in answers])
     threshold = choose_threshold(conf, ok, mis, MAX_MISMATCHED_ANSWERED, MIN_ANSWERS_RIGHT)
     return Calibration(weights, intercept, threshold)
