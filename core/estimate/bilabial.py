@@ -13,6 +13,7 @@ The same events are the clearest moments for an editor to check by eye (:func:`s
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -75,22 +76,26 @@ class SoundBursts:
 
     def mid_speech(self, times: np.ndarray) -> np.ndarray:
         """Which ``times`` lie in running speech: no pause over ``PAUSE_S`` within ``MID_SPEECH_REACH_S``."""
+        reach = int(MID_SPEECH_REACH_S / LEVEL_STEP_S)
+        centre = np.round((np.asarray(times, float) - self.start_s) / LEVEL_STEP_S).astype(int)
+        lo, hi = centre - reach, centre + reach
+        inside = (lo >= 0) & (hi <= self.level_db.size)
+        paused = self._pause_steps_before
+        return inside & (paused[np.clip(hi, 0, self.level_db.size)] == paused[np.clip(lo, 0, self.level_db.size)])
+
+    # Judged once per stretch of sound: every window of a long file asks again about the releases in it.
+    @functools.cached_property
+    def _pause_steps_before(self) -> np.ndarray:
+        """(level steps + 1,) how many steps before each step of the level track lie in a pause over ``PAUSE_S``."""
         floor = np.percentile(self.level_db, FLOOR_PERCENTILE) if self.level_db.size else 0.0
         silent = self.level_db <= floor + BURST_ABOVE_FLOOR_DB
-        reach, pause = int(MID_SPEECH_REACH_S / LEVEL_STEP_S), int(PAUSE_S / LEVEL_STEP_S)
-        # Length of the silent run each step belongs to.
         edges = np.diff(np.concatenate(([0], silent.astype(np.int8), [0])))
         starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
         long_pause = np.zeros(silent.size, bool)
         for a, b in zip(starts, ends, strict=True):
-            if b - a > pause:
+            if b - a > int(PAUSE_S / LEVEL_STEP_S):
                 long_pause[a:b] = True
-        out = np.zeros(len(times), bool)
-        for i, t in enumerate(times):
-            c = round((t - self.start_s) / LEVEL_STEP_S)
-            a, b = c - reach, c + reach
-            out[i] = a >= 0 and b <= silent.size and not long_pause[a:b].any()
-        return out
+        return np.concatenate([[0], np.cumsum(long_pause)])
 
 
 @dataclass(frozen=True)
