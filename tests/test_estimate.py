@@ -24,9 +24,9 @@ from core.estimate.confidence import (
     share_bounds,
 )
 from core.estimate.correlation import CHANCE_RHO, canonical_correlation, excess_correlation, projected_correlation
-from core.estimate.drift import find_splices, jackknife_groups
+from core.estimate.drift import aligning_drift, drift_interval, find_splices, jackknife_groups
 from core.estimate.fitted import FittedModel
-from core.estimate.moments import LagMoments, block_moments, lagged_sums, shift_lags
+from core.estimate.moments import STEP_MS, LagMoments, block_moments, lagged_sums, shift_lags
 from core.estimate.peak import find_peak, prominence
 from core.estimate.speaker import band_pass, fit_speaker_model, speaker_moments
 from core.estimate.sync import STRETCH_S, stretches_disagree
@@ -461,6 +461,27 @@ def test_the_drift_jackknife_leaves_out_whole_excerpts_of_a_file_read_in_windows
     groups = jackknife_groups(blocks_at(windows), 10)
     assert [sorted(g.tolist()) for g in groups] == [[0, 1], [6, 7], [2, 3], [4, 5]]
     assert len(jackknife_groups(blocks_at(windows), 2)) == 2
+
+
+def drifting_blocks(drift_ms_per_min: float, times_s: np.ndarray, max_lag: int = 300) -> LagMoments:
+    """Blocks whose correlation peaks sharply (a triangle two lag steps wide) at the lag a drift puts there."""
+    lags = np.arange(-max_lag, max_lag + 1)
+    peaks = 5.0 + drift_ms_per_min * times_s / 60.0 / STEP_MS
+    rho = 0.5 * np.maximum(0.0, 1.0 - np.abs(lags[None, :] - peaks[:, None]) / 2.0)
+    first = np.zeros((times_s.size, lags.size, 2, 2))
+    first[..., 0, 0], first[..., 1, 1] = 500.0, 500.0 * rho
+    squares = np.full((times_s.size, lags.size, 1, 1), 500.0)
+    return LagMoments(lags, first, squares, squares.copy(), times_s, np.stack([times_s - 2.5, times_s + 2.5], axis=1))
+
+
+@pytest.mark.parametrize("drift", [6.3, 7.1, -3.7])
+def test_a_drift_over_an_hour_is_read_finer_than_the_coarse_search_steps(drift):
+    # Over an hour a step of 2.5 ms/min moves the far end by 15 lag steps, far wider than the peak: a parabola
+    # through the coarse steps was off by up to 0.35 ms/min, its interval missing the truth.
+    moments = drifting_blocks(drift, np.linspace(2.5, 3597.5, 24))
+    assert aligning_drift(moments, 30.0) == pytest.approx(drift, abs=0.05)
+    reading, low, high = drift_interval(moments, 30.0)
+    assert reading == pytest.approx(drift, abs=0.05) and low <= drift <= high
 
 
 def test_a_splice_is_placed_at_the_window_boundary_nearest_the_step():

@@ -6,13 +6,13 @@ the blocks' correlation curves up; a splice is a step in the window offsets that
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from scipy import stats
 
 from core.estimate.correlation import projected_correlation
-from core.estimate.moments import LagMoments, combined_moments
+from core.estimate.moments import STEP_MS, LagMoments, combined_moments
 from core.model import SyncWindow
 
 __all__ = ["MIN_DRIFT_SPAN_S", "MIN_DRIFT_WINDOWS", "aligning_drift", "drift_interval", "find_splices", "fit_drift",
@@ -40,10 +40,11 @@ def aligning_drift(moments: LagMoments, max_drift_ms_per_min: float, blocks: np.
     (:func:`core.estimate.moments.combined_moments`); the true drift lines the blocks' peaks up. Unlike a
     line through each block's own best lag, this weighs every block by how sharply it peaks, so the
     few-millisecond wander of a block's best lag with what is said moves it less.
-    Searched every ``DRIFT_STEP`` ms/min, refined between steps by a parabola through the best three.
+    Searched as :func:`_peak_drifts` says.
     """
-    grid = _drift_grid(max_drift_ms_per_min)
-    return _best_drift(grid, np.array([_height(combined_moments(moments, d, blocks)) for d in grid]))
+    chosen = np.arange(moments.first.shape[0]) if blocks is None else blocks
+    return _peak_drifts(lambda grid: np.array([[_height(combined_moments(moments, d, chosen)) for d in grid]]),
+                        _span_s(moments, chosen), max_drift_ms_per_min)[0]
 
 
 def drift_interval(moments: LagMoments, max_drift_ms_per_min: float,
@@ -63,25 +64,51 @@ def drift_interval(moments: LagMoments, max_drift_ms_per_min: float,
     stretches = jackknife_groups(moments, groups)
     if len(stretches) < 3:
         return aligning_drift(moments, max_drift_ms_per_min), -np.inf, np.inf
-    grid = _drift_grid(max_drift_ms_per_min)
-    # Moments add up over blocks, so the sums without a stretch are the clip's sums less the stretch's: one
-    # pass over the candidate drifts gives the clip's drift and every reading of the jackknife.
-    heights = np.empty((len(stretches) + 1, grid.size))
-    for j, d in enumerate(grid):
-        parts = [combined_moments(moments, d, s) for s in stretches]
-        whole = [sum(part[m] for part in parts) for m in range(3)]
-        heights[0, j] = _height(whole)
-        for k, part in enumerate(parts, start=1):
-            heights[k, j] = _height([w - x for w, x in zip(whole, part, strict=True)])
-    drift, *readings = (_best_drift(grid, h) for h in heights)
+
+    def heights(grid: np.ndarray) -> np.ndarray:
+        # Moments add up over blocks, so the sums without a stretch are the clip's sums less the stretch's: one
+        # pass over the candidate drifts gives the clip's drift and every reading of the jackknife.
+        out = np.empty((len(stretches) + 1, grid.size))
+        for j, d in enumerate(grid):
+            parts = [combined_moments(moments, d, s) for s in stretches]
+            whole = [sum(part[m] for part in parts) for m in range(3)]
+            out[0, j] = _height(whole)
+            for k, part in enumerate(parts, start=1):
+                out[k, j] = _height([w - x for w, x in zip(whole, part, strict=True)])
+        return out
+
+    drift, *readings = _peak_drifts(heights, _span_s(moments), max_drift_ms_per_min)
     g = len(stretches)
     error = float(np.sqrt((g - 1) / g * np.sum((np.array(readings) - np.mean(readings)) ** 2)))
     spread = stats.t.ppf(0.975, g - 1) * error
     return drift, drift - spread, drift + spread
 
 
-def _drift_grid(max_drift_ms_per_min: float) -> np.ndarray:
-    return np.arange(-max_drift_ms_per_min, max_drift_ms_per_min + DRIFT_STEP / 2, DRIFT_STEP)
+def _peak_drifts(heights: Callable[[np.ndarray], np.ndarray], span_s: float,
+                 max_drift_ms_per_min: float) -> list[float]:
+    """The drift at which each row of ``heights(candidates)`` peaks (the first row is the reading the others
+    are about).
+
+    Searched every ``DRIFT_STEP`` ms/min and refined by a parabola through the best three. Over a long span a
+    step of the coarse search moves the far end by many lag steps, so the curve over drift is narrower than
+    the step and the parabola guesses; there the search goes on around the first row's peak, in steps that
+    move the far end of the span by one lag step (``STEP_MS``), and each row's peak inside that finer range
+    is refined the same way.
+    """
+    grid = np.arange(-max_drift_ms_per_min, max_drift_ms_per_min + DRIFT_STEP / 2, DRIFT_STEP)
+    drifts = [_best_drift(grid, row) for row in heights(grid)]
+    step = STEP_MS * 60.0 / span_s if span_s > 0 else np.inf
+    if step < DRIFT_STEP / 2:
+        fine = drifts[0] + np.arange(-DRIFT_STEP, DRIFT_STEP + step / 2, step)
+        drifts = [_best_drift(fine, row) if 0 < int(np.argmax(row)) < fine.size - 1 else coarse
+                  for row, coarse in zip(heights(fine), drifts, strict=True)]
+    return drifts
+
+
+def _span_s(moments: LagMoments, blocks: np.ndarray | None = None) -> float:
+    """Seconds from the first block's centre to the last's."""
+    times = moments.block_time_s if blocks is None else moments.block_time_s[blocks]
+    return float(np.ptp(times)) if times.size else 0.0
 
 
 def _height(moments: Sequence[np.ndarray]) -> float:
@@ -90,13 +117,14 @@ def _height(moments: Sequence[np.ndarray]) -> float:
 
 
 def _best_drift(grid: np.ndarray, heights: np.ndarray) -> float:
-    """The drift of the highest height, refined between grid steps by a parabola through the best three."""
+    """The drift of the highest height on the evenly spaced ``grid``, refined between its steps by a parabola
+    through the best three."""
     k = int(np.argmax(heights))
     if 0 < k < grid.size - 1 and np.all(np.isfinite(heights[k - 1:k + 2])):
         below, top, above = heights[k - 1:k + 2]
         bend = below - 2 * top + above
         if bend < 0:
-            return float(grid[k] + DRIFT_STEP * 0.5 * (below - above) / bend)
+            return float(grid[k] + (grid[1] - grid[0]) * 0.5 * (below - above) / bend)
     return float(grid[k])
 
 
