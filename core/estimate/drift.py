@@ -137,10 +137,10 @@ def fit_drift(windows: list[SyncWindow], moments: LagMoments, fps: float, max_dr
     There is drift when the windows with an offset span at least ``MIN_DRIFT_SPAN_S``, the drift that best
     lines the blocks up (:func:`aligning_drift`) has a 95 % interval that excludes zero
     (:func:`drift_interval`), moves the offset by at least half a frame over that span within
-    ``max_drift_ms_per_min``, and neither half of the clip on its own moves the offset the other way by half a
-    frame or more. A rate mismatch moves the offset at the same pace from start to end; the lag between lips
-    and sound also wanders with what is said (the 71 s news clip drops about 30 ms near its middle and rises
-    again), and a wander can look like a slope although its halves slope opposite ways.
+    ``max_drift_ms_per_min``, and each half of the clip on its own drifts the same way. A rate
+    mismatch moves the offset at the same pace from start to end; the lag between lips and sound also
+    wanders with what is said (the 71 s news clip drops about 30 ms near its middle and rises again),
+    and a wander can look like a slope although its halves slope opposite ways.
     """
     t = _window_times(windows)
     if t.size < MIN_DRIFT_WINDOWS or t.max() - t.min() < MIN_DRIFT_SPAN_S:
@@ -152,12 +152,9 @@ def fit_drift(windows: list[SyncWindow], moments: LagMoments, fps: float, max_dr
     if abs(drift) / 60.0 * (t.max() - t.min()) < 0.5 * 1000.0 / fps or abs(drift) >= max_drift_ms_per_min:
         return 0.0, interval
     order = np.argsort(moments.block_time_s)
-    for half in (order[: order.size // 2], order[order.size // 2:]):
-        reading = aligning_drift(moments, max_drift_ms_per_min, half)
-        # A half contradicts by the same measure as the whole drifts: by half a frame over its own span. Half a
-        # short clip often reads no drift at all, which says nothing against the whole's.
-        if np.sign(reading) == -np.sign(drift) and abs(reading) / 60.0 * _span_s(moments, half) >= 0.5 * 1000.0 / fps:
-            return 0.0, interval
+    halves = (order[: order.size // 2], order[order.size // 2:])
+    if any(np.sign(aligning_drift(moments, max_drift_ms_per_min, half)) != np.sign(drift) for half in halves):
+        return 0.0, interval
     return drift, interval
 
 
