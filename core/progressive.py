@@ -5,8 +5,8 @@ part of its frames pins them down. The audio is read first: it says where the sp
 is decoded. Windows of :data:`WINDOW_S` seconds are then read in an order that spreads them over the file
 (the start, the end, the middle, the quarters), then goes near its ends in turn, where a window pins a drift
 down fastest, then fills in between; each is moved onto the most speech near its place and skipped where
-there is little. Every window adds an excerpt to the estimate (its blocks keep their media
-times, so drift and splices are seen across windows), and reading stops once the estimate is sure enough
+there is little. Every window adds an excerpt to the estimate (its blocks keep their media times, so drift
+and splices are seen across windows), and reading stops once the estimate is sure enough
 (:func:`sure_enough`) or the file is used up: when the planned windows are read and the answer is still not
 sure, the stretches between them are read too (:func:`gaps`). Windows that meet are joined into one
 excerpt, so a file read to the end in windows is estimated exactly as if it had been read in one go.
