@@ -111,20 +111,16 @@ def landmark_floor(path: Path, frames: int = 500) -> dict:
     as the analysis gives it and on a crop around the face, side by side.
 
     No analysis that finds landmarks on every frame can be faster than this, whatever else it does. The crop
-    (the face's box on the first frame, grown by ``REGION_MARGIN`` each side, as a region of several faces is)
+    (the face's box on the first frame grown into a region, as for one of several faces: ``FaceRegion.around``)
     shows whether landmarks on a tracked face crop would be cheaper than on the whole frame.
     """
-    from core.face import REGION_MARGIN, FaceMeshTracker, face_box, quiet_native_stderr
+    from core.face import FaceMeshTracker, FaceRegion, face_box, quiet_native_stderr
 
     images = [f.image for _, f in zip(range(frames), iter_video_frames(path), strict=False)]
     with quiet_native_stderr(), FaceMeshTracker() as tracker:
-        points = tracker.main_face(images[0])
+        region = FaceRegion.around(face_box(tracker.main_face(images[0])))
     height, width = images[0].shape[:2]
-    x0, y0, x1, y1 = face_box(points)
-    grow_x, grow_y = REGION_MARGIN * (x1 - x0), REGION_MARGIN * (y1 - y0)
-    left, top = int(max(0.0, x0 - grow_x) * width), int(max(0.0, y0 - grow_y) * height)
-    right, bottom = int(min(1.0, x1 + grow_x) * width), int(min(1.0, y1 + grow_y) * height)
-    crops = [np.ascontiguousarray(image[top:bottom, left:right]) for image in images]
+    crops = [region.picture(image)[0] for image in images]
 
     def mesh_ms(pictures: list[np.ndarray]) -> float:
         with quiet_native_stderr(), FaceMeshTracker() as tracker:
@@ -142,7 +138,7 @@ def landmark_floor(path: Path, frames: int = 500) -> dict:
     subprocess.run([ffmpeg_exe(), "-v", "error", "-i", str(path), "-f", "null", "-"], check=True)
     decode_ms = (time.perf_counter() - start) / max(probe(path).frame_count, 1) * 1000.0
     return {"clip": path.name, "face_mesh_ms_per_frame": frame_ms, "ffmpeg_decode_ms_per_frame": decode_ms,
-            "frame_size": [width, height], "crop_size": [right - left, bottom - top],
+            "frame_size": [width, height], "crop_size": [crops[0].shape[1], crops[0].shape[0]],
             "face_mesh_crop_ms_per_frame": crop_ms}
 
 

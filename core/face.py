@@ -119,6 +119,29 @@ class FaceRegion:
     box: tuple[float, float, float, float]
     others: tuple[tuple[float, float, float, float], ...] = field(default_factory=tuple)
 
+    @classmethod
+    def around(cls, box: tuple[float, ...], others: tuple[tuple[float, float, float, float], ...] = ()
+               ) -> FaceRegion:
+        """The region of a face seen within ``box``: the box grown by :data:`REGION_MARGIN` of its size on
+        every side."""
+        x0, y0, x1, y1 = (float(v) for v in box)
+        mx, my = REGION_MARGIN * (x1 - x0), REGION_MARGIN * (y1 - y0)
+        return cls((x0 - mx, y0 - my, x1 + mx, y1 + my), others)
+
+    def picture(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The part of ``image`` the region covers, other faces blanked; and its top-left corner in pixels
+        (x, y)."""
+        height, width = image.shape[:2]
+        x0, y0, x1, y1 = self.box
+        left, top = int(np.floor(max(0.0, x0) * width)), int(np.floor(max(0.0, y0) * height))
+        right, bottom = int(np.ceil(min(1.0, x1) * width)), int(np.ceil(min(1.0, y1) * height))
+        picture = image[top:bottom, left:right].copy()
+        for ox0, oy0, ox1, oy1 in self.others:
+            a, b = int(ox0 * width) - left, int(oy0 * height) - top
+            c, d = int(np.ceil(ox1 * width)) - left, int(np.ceil(oy1 * height)) - top
+            picture[max(b, 0):max(d, 0), max(a, 0):max(c, 0)] = 128
+        return picture, np.array([left, top], np.float32)
+
 
 @contextlib.contextmanager
 def quiet_native_stderr() -> Iterator[None]:
@@ -316,20 +339,6 @@ class FaceMeshTracker:
         return len(self.detect_faces(image))
 
 
-def _region_picture(image: np.ndarray, region: FaceRegion) -> tuple[np.ndarray, np.ndarray]:
-    """The part of ``image`` a region covers, other faces blanked; and its top-left corner in pixels (x, y)."""
-    height, width = image.shape[:2]
-    x0, y0, x1, y1 = region.box
-    left, top = int(np.floor(max(0.0, x0) * width)), int(np.floor(max(0.0, y0) * height))
-    right, bottom = int(np.ceil(min(1.0, x1) * width)), int(np.ceil(min(1.0, y1) * height))
-    picture = image[top:bottom, left:right].copy()
-    for ox0, oy0, ox1, oy1 in region.others:
-        a, b = int(ox0 * width) - left, int(oy0 * height) - top
-        c, d = int(np.ceil(ox1 * width)) - left, int(np.ceil(oy1 * height)) - top
-        picture[max(b, 0):max(d, 0), max(a, 0):max(c, 0)] = 128
-    return picture, np.array([left, top], np.float32)
-
-
 def track_face(frames: Iterable[VideoFrame], source_size: tuple[int, int], count_every_s: float = 1.0,
                region: FaceRegion | None = None) -> FaceTrack:
     """Measure one face in every frame: the main one, or the one in ``region``.
@@ -362,7 +371,7 @@ def track_face(frames: Iterable[VideoFrame], source_size: tuple[int, int], count
             times.append(frame.time_s)
             counts.append(last_count)
             picture, corner = (frame.image, np.zeros(2, np.float32)) if region is None \
-                else _region_picture(frame.image, region)
+                else region.picture(frame.image)
             normalised = tracker.main_face(picture) if picture.size else None
             if normalised is None:
                 mouths.append(nan_mouth)
@@ -429,10 +438,9 @@ def find_faces(path: str, duration_s: float, surveyed: int = FACE_SURVEY_FRAMES,
         return []
     extents = [(*g[:, :2].min(axis=0), *g[:, 2:].max(axis=0)) for g in faces]
     regions = []
-    for i, (x0, y0, x1, y1) in enumerate(extents):
-        mx, my = REGION_MARGIN * (x1 - x0), REGION_MARGIN * (y1 - y0)
+    for i, extent in enumerate(extents):
         others = tuple(tuple(float(v) for v in e) for j, e in enumerate(extents) if j != i)
-        regions.append(FaceRegion((float(x0 - mx), float(y0 - my), float(x1 + mx), float(y1 + my)), others))
+        regions.append(FaceRegion.around(extent, others))
     return regions
 
 
