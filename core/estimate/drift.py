@@ -42,9 +42,8 @@ def aligning_drift(moments: LagMoments, max_drift_ms_per_min: float, blocks: np.
     few-millisecond wander of a block's best lag with what is said moves it less.
     Searched as :func:`_peak_drifts` says.
     """
-    chosen = np.arange(moments.first.shape[0]) if blocks is None else blocks
-    return _peak_drifts(lambda grid: np.array([[_height(combined_moments(moments, d, chosen)) for d in grid]]),
-                        _span_s(moments, chosen), max_drift_ms_per_min)[0]
+    return _peak_drifts(lambda grid: np.array([[_height(combined_moments(moments, d, blocks)) for d in grid]]),
+                        _span_s(moments, blocks), max_drift_ms_per_min)[0]
 
 
 def drift_interval(moments: LagMoments, max_drift_ms_per_min: float,
