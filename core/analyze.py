@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from core.decode import AudioTrack, decode_audio, iter_video_frames, key_frame_before
+from core.decode import SpooledAudio, iter_video_frames, key_frame_before, spool_audio
 from core.diagnose import diagnose
 from core.errors import MediaError
 from core.estimate import EstimatorSettings, estimate_faces
@@ -58,7 +58,6 @@ class Analysis:
 
     report: Report
     face: FaceTrack
-    audio: AudioTrack
 
 
 def analyze_file(path: str | os.PathLike[str], options: AnalysisOptions | None = None,
@@ -78,28 +77,30 @@ def analyze_file(path: str | os.PathLike[str], options: AnalysisOptions | None =
     if not media.has_audio:
         raise MediaError(f"{path}: has no audio stream")
     progress(0.0, "decoding audio")
-    audio = decode_audio(path, ANALYSIS_RATE)
     fps = media.fps_measured or media.fps_declared or 25.0
     reach_s = max(options.estimator.search_ranges()) / 1000.0  # room for the widest search on each side
-    if options.full or (options.span is None and media.duration_s < PROGRESSIVE_MIN_S):
-        sync, face, coverage = _read_whole(path, media, audio, options, reach_s, progress_part(progress, 0.05, 0.9))
-    else:
-        sync, face, coverage = _read_progressively(path, media, audio, options, reach_s,
-                                                   progress_part(progress, 0.05, 0.9))
-    progress(0.9, "diagnosing")
-    diagnostics = diagnose(media, audio, face, project_rate=options.project_rate)
+    with spool_audio(path, ANALYSIS_RATE) as audio:
+        if options.full or (options.span is None and media.duration_s < PROGRESSIVE_MIN_S):
+            sync, face, coverage = _read_whole(path, media, audio, options, reach_s,
+                                               progress_part(progress, 0.05, 0.9))
+        else:
+            sync, face, coverage = _read_progressively(path, media, audio, options, reach_s,
+                                                       progress_part(progress, 0.05, 0.9))
+        progress(0.9, "diagnosing")
+        diagnostics = diagnose(media, audio, face, project_rate=options.project_rate)
     progress(1.0, "done")
     report = Report(file=path, media=media, sync=sync, diagnostics=diagnostics, fix=fix_from_sync(sync, fps),
                     coverage=coverage)
-    return Analysis(report, face, audio)
+    return Analysis(report, face)
 
 
-def _read_whole(path: str, media: MediaInfo, audio: AudioTrack, options: AnalysisOptions, reach_s: float,
+def _read_whole(path: str, media: MediaInfo, audio: SpooledAudio, options: AnalysisOptions, reach_s: float,
                 progress: ProgressFn) -> tuple[SyncResult, FaceTrack, Coverage]:
     """Every frame of the file, or of ``options.span``."""
     if options.span is None:
         faces = track_faces_in_file(path, media.display_size, duration_s=media.duration_s,
                                     frame_count=media.frame_count, workers=options.processes, progress=progress)
+        around = audio.whole()
         read = [(0.0, media.duration_s)]
     else:
         start_s, end_s = options.span
@@ -112,16 +113,16 @@ def _read_whole(path: str, media: MediaInfo, audio: AudioTrack, options: Analysi
                                                          0.05 + 0.95 * (k + 1) / len(regions))),
                             media.display_size, region=region)
                  for k, region in enumerate(regions)]
-        audio = audio.between(start_s - reach_s, end_s + reach_s)
+        around = audio.between(start_s - reach_s, end_s + reach_s)
         read = [(start_s, end_s)]
     if faces[0].time_s.size == 0:
         raise MediaError(f"{path}: no video frame could be decoded")
     fps = media.fps_measured or media.fps_declared or 25.0
-    sync, chosen = estimate_faces(faces, audio, fps=fps, settings=options.estimator)
+    sync, chosen = estimate_faces(faces, around, fps=fps, settings=options.estimator)
     return sync, faces[chosen], Coverage("full", media.duration_s, read)
 
 
-def _read_progressively(path: str, media: MediaInfo, audio: AudioTrack, options: AnalysisOptions, reach_s: float,
+def _read_progressively(path: str, media: MediaInfo, audio: SpooledAudio, options: AnalysisOptions, reach_s: float,
                         progress: ProgressFn) -> tuple[SyncResult, FaceTrack, Coverage]:
     """Windows spread over the file (``options.span`` first), until the answer is sure enough."""
     regions: list[FaceRegion | None] = list(find_faces(path, media.duration_s,

@@ -1,22 +1,27 @@
 """Decode audio to mono float samples and video to frames, both with real presentation times.
 
-Video is streamed frame by frame so memory does not grow with clip length; audio is small
-enough (64 kB per second at 16 kHz) to hold whole.
+Video is streamed frame by frame so memory does not grow with clip length. Audio (64 kB per second at
+16 kHz, 230 MB an hour) is held whole for a short clip (:func:`decode_audio`) and kept in a temporary file for
+an analysis, which reads back only the parts it measures (:func:`spool_audio`).
 """
 
 from __future__ import annotations
 
 import os
 import queue
+import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
+from typing import IO
 
 import av
 import numpy as np
 import soxr
 
 from core.errors import MediaError
+from core.levels import LevelMeter, frame_levels_dbfs
 from core.probe import _short, clip_start_s, open_container, quarter_turns
 
 # What one decoder's frame threads may hold in pictures, and a generous size of one picture per pixel (10-bit
@@ -44,11 +49,72 @@ class AudioTrack:
     def duration_s(self) -> float:
         return self.samples.size / self.rate
 
+    @cached_property
+    def levels_dbfs(self) -> np.ndarray:
+        """Levels of its :data:`~core.levels.LEVEL_FRAME_S` frames from the first sample (dBFS)."""
+        return frame_levels_dbfs(self.samples, self.rate)
+
     def between(self, start_s: float, end_s: float) -> AudioTrack:
         """The part between media seconds ``start_s`` and ``end_s`` (clipped to what there is)."""
-        first = min(max(round((start_s - self.start_s) * self.rate), 0), self.samples.size)
-        last = min(max(round((end_s - self.start_s) * self.rate), first), self.samples.size)
+        first, last = _sample_range(start_s - self.start_s, end_s - self.start_s, self.rate, self.samples.size)
         return replace(self, samples=self.samples[first:last], start_s=self.start_s + first / self.rate)
+
+
+def _sample_range(start_s: float, end_s: float, rate: int, size: int) -> tuple[int, int]:
+    """The samples ``[first, last)`` of ``size`` at ``rate`` between ``start_s`` and ``end_s`` from the first one."""
+    first = min(max(round(start_s * rate), 0), size)
+    return first, min(max(round(end_s * rate), first), size)
+
+
+class SpooledAudio:
+    """A file's mono audio decoded once into a temporary file, so that memory does not grow with its length.
+
+    Holds what whole-file checks need (``levels_dbfs``, ``peak_dbfs``, the length) and reads the parts a
+    measurement needs back as :class:`AudioTrack` (:meth:`between`), sample for sample what
+    :func:`decode_audio` gives. Close it (or use it as a context manager) to free the file; the file has no
+    name that outlives the process.
+    """
+
+    def __init__(self, file: IO[bytes], size: int, rate: int, start_s: float, source_rate: int, channels: int,
+                 peak_dbfs: float, levels_dbfs: np.ndarray) -> None:
+        self._file = file
+        self._lock = threading.Lock()  # one position for reads from several threads
+        self.size = size
+        self.rate = rate
+        self.start_s = start_s
+        self.source_rate = source_rate
+        self.channels = channels
+        self.peak_dbfs = peak_dbfs
+        self.levels_dbfs = levels_dbfs
+
+    @property
+    def duration_s(self) -> float:
+        return self.size / self.rate
+
+    def between(self, start_s: float, end_s: float) -> AudioTrack:
+        """The part between media seconds ``start_s`` and ``end_s`` (clipped to what there is), in memory."""
+        first, last = _sample_range(start_s - self.start_s, end_s - self.start_s, self.rate, self.size)
+        samples = np.empty(last - first, np.float32)
+        with self._lock:
+            self._file.seek(first * samples.itemsize)
+            read = self._file.readinto(memoryview(samples).cast("B"))
+        if read != samples.nbytes:
+            raise MediaError("the temporary copy of the decoded audio ended early")
+        return AudioTrack(samples, self.rate, self.start_s + first / self.rate, self.source_rate, self.channels,
+                          self.peak_dbfs)
+
+    def whole(self) -> AudioTrack:
+        """All of it, in memory."""
+        return self.between(self.start_s, self.start_s + self.duration_s)
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> SpooledAudio:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
 
 @dataclass(frozen=True)
@@ -117,16 +183,44 @@ def _planes(frame: av.AudioFrame) -> np.ndarray:
     return frame.to_ndarray().reshape(-1, frame.layout.nb_channels).T
 
 
+def _mono_blocks(path: str, source_rate: int, rate: int,
+                 channels: Sequence[int] = ()) -> Iterator[tuple[float, float, np.ndarray]]:
+    """The first audio stream (``source_rate`` Hz) as ``(start_s, peak, samples)`` blocks: where the stream
+    starts on the clip's timeline, the block's highest sample of any channel taken, and its (n,) float32
+    samples downmixed to mono at ``rate`` Hz. ``channels`` (0-based) are the only ones taken, when given.
+
+    Downmixed here rather than in FFmpeg so channel peaks stay measurable, and resampled with soxr (very high
+    quality, linear phase, its delay compensated) rather than swresample so the timing is sample-exact.
+    """
+    resampler = soxr.ResampleStream(source_rate, rate, 1, dtype="float32", quality="VHQ") \
+        if rate != source_rate else None
+    origin: float | None = None
+    for start_s, planes in _planar_audio(path):
+        origin = start_s if origin is None else origin
+        # On the samples as FFmpeg interleaved them: reducing the strided planes took a third of an hour's
+        # decoding, the contiguous array a small part of it.
+        interleaved = planes.T[:, list(channels)] if channels else planes.T
+        peak = max(float(interleaved.max()), -float(interleaved.min())) if interleaved.size else 0.0
+        mono = interleaved @ np.full(interleaved.shape[1], 1.0 / interleaved.shape[1], np.float32)
+        yield origin, peak, resampler.resample_chunk(mono) if resampler else mono
+    if resampler is not None:
+        yield origin or 0.0, 0.0, resampler.resample_chunk(np.zeros(0, np.float32), last=True)
+
+
+def _peak_dbfs(peak: float) -> float:
+    return float(20.0 * np.log10(peak)) if peak > 0 else -np.inf
+
+
 def decode_audio(path: str | os.PathLike[str], rate: int | None = 16000) -> AudioTrack:
-    """Decode the first audio stream of ``path`` to mono float32.
+    """Decode the first audio stream of ``path`` to mono float32, held in memory.
 
     Parameters
     ----------
     path : path-like
         Media file.
     rate : int or None
-        Output sample rate in Hz; None keeps the stream's own rate. Resampling uses soxr
-        (very high quality, linear phase, its delay compensated), so timing is sample-exact.
+        Output sample rate in Hz; None keeps the stream's own rate. Resampling uses soxr (see
+        :func:`_mono_blocks`), so timing is sample-exact.
 
     Raises
     ------
@@ -136,29 +230,53 @@ def decode_audio(path: str | os.PathLike[str], rate: int | None = 16000) -> Audi
     path = os.fspath(path)
     source_rate, channels, _, _ = _audio_facts(path)
     out_rate = rate or source_rate
-    # Downmix here rather than in FFmpeg so channel peaks stay measurable, and resample with soxr
-    # rather than swresample so the timing is known exactly; block by block, so memory stays small.
-    resampler = soxr.ResampleStream(source_rate, out_rate, 1, dtype="float32", quality="VHQ") \
-        if out_rate != source_rate else None
     chunks: list[np.ndarray] = []
-    peak = 0.0
-    start_s: float | None = None
-    for block_start_s, planes in _planar_audio(path):
-        start_s = block_start_s if start_s is None else start_s
-        # On the samples as FFmpeg interleaved them: reducing the strided planes took a third of an hour's
-        # decoding, the contiguous array a small part of it.
-        interleaved = planes.T
-        if interleaved.size:
-            peak = max(peak, float(interleaved.max()), -float(interleaved.min()))
-        mono = interleaved @ np.full(interleaved.shape[1], 1.0 / interleaved.shape[1], np.float32)
-        chunks.append(resampler.resample_chunk(mono) if resampler else mono)
-    if resampler is not None:
-        chunks.append(resampler.resample_chunk(np.zeros(0, np.float32), last=True))
+    peak, start_s = 0.0, 0.0
+    for block_start_s, block_peak, samples in _mono_blocks(path, source_rate, out_rate):
+        start_s, peak = block_start_s, max(peak, block_peak)
+        chunks.append(samples)
     samples = np.concatenate(chunks).astype(np.float32, copy=False) if chunks else np.zeros(0, np.float32)
     if samples.size == 0:
         raise MediaError(f"{path}: the audio stream has no samples")
-    peak_dbfs = 20.0 * np.log10(peak) if peak > 0 else -np.inf
-    return AudioTrack(samples, out_rate, start_s or 0.0, source_rate, channels, float(peak_dbfs))
+    return AudioTrack(samples, out_rate, start_s, source_rate, channels, _peak_dbfs(peak))
+
+
+def spool_audio(path: str | os.PathLike[str], rate: int | None = 16000,
+                channels: Sequence[int] = ()) -> SpooledAudio:
+    """Decode the first audio stream of ``path`` to mono float32 in a temporary file (see :class:`SpooledAudio`).
+
+    Memory stays at a second of audio and the frame levels (6 kB a minute), whatever the file's length; the
+    temporary file takes 64 kB a second at 16 kHz. ``channels`` (0-based) are the only ones mixed, when given
+    (a recorder's polyphonic file). Parameters and errors as :func:`decode_audio`, and :class:`MediaError` when
+    the temporary folder cannot take the audio or a channel is not in the file.
+    """
+    path = os.fspath(path)
+    source_rate, count, _, _ = _audio_facts(path)
+    missing = [c for c in channels if not 0 <= c < count]
+    if missing:
+        raise MediaError(f"{path}: has {count} audio channel(s); channel {missing[0] + 1} is not there")
+    out_rate = rate or source_rate
+    meter = LevelMeter(out_rate)
+    file = tempfile.TemporaryFile(prefix="lipalign-audio-")  # noqa: SIM115 (it lives on in the SpooledAudio)
+    try:
+        size, peak, start_s = 0, 0.0, 0.0
+        for block_start_s, block_peak, samples in _mono_blocks(path, source_rate, out_rate, channels):
+            file.write(samples.astype(np.float32, copy=False).tobytes())
+            meter.add(samples)
+            size, peak, start_s = size + samples.size, max(peak, block_peak), block_start_s
+        file.flush()
+    except OSError as exc:
+        file.close()
+        raise MediaError(f"{path}: its decoded audio could not be kept in the temporary folder "
+                         f"{tempfile.gettempdir()} ({exc.strerror or exc})") from None
+    except BaseException:
+        file.close()
+        raise
+    if size == 0:
+        file.close()
+        raise MediaError(f"{path}: the audio stream has no samples")
+    return SpooledAudio(file, size, out_rate, start_s, source_rate, len(channels) or count, _peak_dbfs(peak),
+                        meter.levels_dbfs())
 
 
 def decode_threads(width: int, height: int, cores: int | None = None) -> int:

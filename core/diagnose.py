@@ -11,9 +11,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from core.decode import AudioTrack
+from core.decode import AudioTrack, SpooledAudio
 from core.face import FaceTrack
-from core.levels import frame_levels_dbfs, leading_silence_s, noise_floor_dbfs, silence_runs
+from core.levels import leading_silence_s, noise_floor_dbfs, silence_runs
 from core.model import Diagnostic, MediaInfo
 
 # Audio. A noise floor above this (dBFS) masks quiet syllables and gives the lips nothing to match.
@@ -65,9 +65,9 @@ NOT_FRONTAL_MAX_S = 2.0
 _SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}
 
 
-def check_noise_floor(audio: AudioTrack) -> Diagnostic | None:
+def check_noise_floor(audio: AudioTrack | SpooledAudio) -> Diagnostic | None:
     """AUDIO_NOISE_FLOOR: the quiet frames of the clip are louder than :data:`NOISE_FLOOR_MAX_DBFS`."""
-    floor = noise_floor_dbfs(frame_levels_dbfs(audio.samples, audio.rate))
+    floor = noise_floor_dbfs(audio.levels_dbfs)
     if floor <= NOISE_FLOOR_MAX_DBFS:
         return None
     return Diagnostic(
@@ -78,9 +78,9 @@ def check_noise_floor(audio: AudioTrack) -> Diagnostic | None:
         "Reduce the noise with `lipalign prep-audio` (or a noise-reduction pass) before measuring sync.")
 
 
-def check_long_silence(audio: AudioTrack) -> Diagnostic | None:
+def check_long_silence(audio: AudioTrack | SpooledAudio) -> Diagnostic | None:
     """AUDIO_LONG_SILENCE: pauses after the first sound lasting at least :data:`LONG_SILENCE_S`."""
-    runs = [(a, b) for a, b in silence_runs(audio.samples, audio.rate, LONG_SILENCE_S) if a > 0]
+    runs = [(a, b) for a, b in silence_runs(audio.levels_dbfs, LONG_SILENCE_S) if a > 0]
     if not runs:
         return None
     longest = max(b - a for a, b in runs)
@@ -93,9 +93,9 @@ def check_long_silence(audio: AudioTrack) -> Diagnostic | None:
         "Trim or cut the silent stretches, or measure sync on a section with continuous speech.")
 
 
-def check_leading_silence(audio: AudioTrack) -> Diagnostic | None:
+def check_leading_silence(audio: AudioTrack | SpooledAudio) -> Diagnostic | None:
     """AUDIO_LEADING_SILENCE: more than :data:`LEADING_SILENCE_MAX_S` of silence before the first sound."""
-    lead = leading_silence_s(audio.samples, audio.rate)
+    lead = leading_silence_s(audio.levels_dbfs)
     if lead <= LEADING_SILENCE_MAX_S:
         return None
     return Diagnostic(
@@ -106,7 +106,7 @@ def check_leading_silence(audio: AudioTrack) -> Diagnostic | None:
         f"Run `lipalign prep-audio` to trim leading silence to {LEADING_SILENCE_MAX_S * 1000:.0f} ms.")
 
 
-def check_peak_level(audio: AudioTrack) -> Diagnostic | None:
+def check_peak_level(audio: AudioTrack | SpooledAudio) -> Diagnostic | None:
     """AUDIO_PEAK_LEVEL: the pre-downmix peak clips (at or above :data:`PEAK_CLIP_DBFS`) or is very quiet."""
     peak = audio.peak_dbfs
     if peak >= PEAK_CLIP_DBFS:
@@ -137,7 +137,7 @@ def rate_mismatch_drift_ms_per_min(source_rate: int, project_rate: int) -> float
     return -60000.0 * (1.0 - source_rate / project_rate)
 
 
-def check_sample_rate(media: MediaInfo, audio: AudioTrack, project_rate: int) -> Diagnostic | None:
+def check_sample_rate(media: MediaInfo, audio: AudioTrack | SpooledAudio, project_rate: int) -> Diagnostic | None:
     """AUDIO_SAMPLE_RATE: a rate that really drifts (pulled by 1000/1001, or mislabelled), as a warning; any
     other rate that is not the project's, as information (editors resample it on import)."""
     rate = media.sample_rate
@@ -184,7 +184,7 @@ def _video_length_s(media: MediaInfo) -> float:
     return media.frame_count / fps if fps and media.frame_count else 0.0
 
 
-def mislabelled_rate(media: MediaInfo, audio: AudioTrack) -> int | None:
+def mislabelled_rate(media: MediaInfo, audio: AudioTrack | SpooledAudio) -> int | None:
     """The standard rate the audio was really recorded at when its length says it is labelled wrongly, else None.
 
     Audio recorded at ``r`` Hz and labelled ``l`` Hz lasts ``r / l`` times as long as the picture it was recorded
@@ -372,7 +372,8 @@ def check_frontal(face: FaceTrack) -> Diagnostic | None:
         "Measure sync on a section where the speaker faces the camera.")
 
 
-def diagnose(media: MediaInfo, audio: AudioTrack, face: FaceTrack, *, project_rate: int = 48000) -> list[Diagnostic]:
+def diagnose(media: MediaInfo, audio: AudioTrack | SpooledAudio, face: FaceTrack, *,
+             project_rate: int = 48000) -> list[Diagnostic]:
     """Run every check; return the ones that fired, most severe first (then in check order)."""
     if project_rate <= 0:
         raise ValueError(f"project sample rate must be positive, got {project_rate}")

@@ -54,22 +54,44 @@ def frame_levels_dbfs(samples: np.ndarray, rate: int, frame_s: float = LEVEL_FRA
     (m,) float64 array
         Level of frame ``i`` (covering ``[i * frame_s, (i + 1) * frame_s)`` s) in dBFS.
     """
-    _check_rate(rate)
-    if frame_s <= 0:
-        raise ValueError(f"frame length must be positive, got {frame_s}")
-    x = np.asarray(samples)
-    size = max(1, round(frame_s * rate))
-    count = x.size // size
-    if count == 0:
-        return np.array([to_dbfs(np.sqrt(np.mean(x.astype(np.float64) ** 2)))]) if x.size else np.zeros(0)
-    frames = x[: count * size].reshape(count, size)
-    power = np.empty(count)
-    # A few thousand frames at a time: squares of a whole long clip in double precision would take
-    # more memory than everything else the analysis holds.
-    for first in range(0, count, 4096):
-        block = frames[first:first + 4096].astype(np.float64)
-        power[first:first + 4096] = np.mean(block * block, axis=1)
-    return to_dbfs(np.sqrt(power))
+    return LevelMeter(rate, frame_s).add(samples).levels_dbfs()
+
+
+class LevelMeter:
+    """Frame levels of audio that arrives block by block (as it is decoded), without holding the audio.
+
+    ``LevelMeter(rate).add(a).add(b).levels_dbfs()`` equals ``frame_levels_dbfs(concatenate([a, b]), rate)``
+    value for value, however the audio is cut into blocks.
+    """
+
+    def __init__(self, rate: int, frame_s: float = LEVEL_FRAME_S) -> None:
+        _check_rate(rate)
+        if frame_s <= 0:
+            raise ValueError(f"frame length must be positive, got {frame_s}")
+        self.frame_size = max(1, round(frame_s * rate))
+        self._rest = np.zeros(0, np.float32)
+        self._power: list[np.ndarray] = []
+
+    def add(self, samples: np.ndarray) -> LevelMeter:
+        """Take the next ``(n,)`` samples; returns the meter."""
+        x = np.concatenate([self._rest, samples]) if self._rest.size else np.asarray(samples)
+        size = self.frame_size
+        count = x.size // size
+        # A few thousand frames at a time: squares of a whole long clip in double precision would take
+        # more memory than everything else the analysis holds.
+        for first in range(0, count, 4096):
+            block = x[first * size:min(first + 4096, count) * size].reshape(-1, size).astype(np.float64)
+            self._power.append(np.mean(block * block, axis=1))
+        self._rest = x[count * size:].copy()
+        return self
+
+    def levels_dbfs(self) -> np.ndarray:
+        """``(m,)`` float64 levels in dBFS of the frames so far (see :func:`frame_levels_dbfs`)."""
+        if self._power:
+            return np.asarray(to_dbfs(np.sqrt(np.concatenate(self._power))))
+        if self._rest.size:
+            return np.array([to_dbfs(np.sqrt(np.mean(self._rest.astype(np.float64) ** 2)))])
+        return np.zeros(0)
 
 
 def noise_floor_dbfs(levels_dbfs: np.ndarray) -> float:
@@ -93,50 +115,48 @@ def silence_threshold_dbfs(levels_dbfs: np.ndarray) -> float:
     return min(threshold, speech - SILENCE_MIN_GAP_DB)
 
 
-def speech_mask(samples: np.ndarray, rate: int, frame_s: float = LEVEL_FRAME_S) -> np.ndarray:
-    """Which level frames hold sound above the silence threshold (one bool per ``frame_s`` frame).
+def speech_frames(levels_dbfs: np.ndarray) -> np.ndarray:
+    """Which level frames (:func:`frame_levels_dbfs`) hold sound above the silence threshold: ``(m,)`` bool.
 
     A recording with too little level contrast to tell speech from pauses (steady noise or tone, digital
     silence, or speech buried in noise) is judged by absolute level instead: sound above
     :data:`ABSOLUTE_SILENCE_DBFS`, silence below.
     """
-    levels = frame_levels_dbfs(samples, rate, frame_s)
+    levels = np.asarray(levels_dbfs)
     if levels.size and speech_level_dbfs(levels) - noise_floor_dbfs(levels) < SILENCE_MIN_GAP_DB:
         return levels > ABSOLUTE_SILENCE_DBFS
     return levels > silence_threshold_dbfs(levels)
 
 
-def silence_runs(samples: np.ndarray, rate: int, min_s: float = 0.0,
+def silence_runs(levels_dbfs: np.ndarray, min_s: float = 0.0,
                  frame_s: float = LEVEL_FRAME_S) -> list[tuple[float, float]]:
     """Stretches of silence as ``(start_s, end_s)``, seconds from the first sample.
 
     Parameters
     ----------
-    samples, rate, frame_s
-        As in :func:`frame_levels_dbfs`.
+    levels_dbfs : (m,) float array
+        Frame levels (:func:`frame_levels_dbfs`).
     min_s : float
         Only runs at least this long, in seconds.
+    frame_s : float
+        The frames' length in seconds.
 
     Returns
     -------
     list of (float, float)
         Runs in time order; times have the resolution of ``frame_s``.
     """
-    silent = ~speech_mask(samples, rate, frame_s)
-    if silent.size == 0:
-        return []
+    silent = ~speech_frames(levels_dbfs)
     edges = np.diff(np.concatenate(([0], silent.astype(np.int8), [0])))
     starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    total_s = samples.size / rate
-    runs = [(s * frame_s, min(e * frame_s, total_s)) for s, e in zip(starts, ends, strict=True)]
+    runs = [(s * frame_s, e * frame_s) for s, e in zip(starts, ends, strict=True)]
     return [(a, b) for a, b in runs if b - a >= min_s]
 
 
-def leading_silence_s(samples: np.ndarray, rate: int, frame_s: float = LEVEL_FRAME_S) -> float:
-    """Seconds from the first sample to the first sound (the whole length if there is none)."""
-    speech = speech_mask(samples, rate, frame_s)
-    hits = np.flatnonzero(speech)
-    return float(hits[0] * frame_s) if hits.size else samples.size / rate
+def leading_silence_s(levels_dbfs: np.ndarray, frame_s: float = LEVEL_FRAME_S) -> float:
+    """Seconds from the first frame (:func:`frame_levels_dbfs`) to the first sound (all of them if there is none)."""
+    hits = np.flatnonzero(speech_frames(levels_dbfs))
+    return float((hits[0] if hits.size else np.size(levels_dbfs)) * frame_s)
 
 
 def peak_dbfs(samples: np.ndarray) -> float:

@@ -92,7 +92,8 @@ def reduce_noise(samples: np.ndarray, rate: int, profile: np.ndarray) -> np.ndar
 
 def edge_silence_s(samples: np.ndarray, rate: int) -> tuple[float, float]:
     """Seconds of silence before the first and after the last sound."""
-    return levels.leading_silence_s(samples, rate), levels.leading_silence_s(samples[::-1], rate)
+    return (levels.leading_silence_s(levels.frame_levels_dbfs(samples, rate)),
+            levels.leading_silence_s(levels.frame_levels_dbfs(samples[::-1], rate)))
 
 
 def trim_edge_silence(samples: np.ndarray, rate: int,

@@ -23,10 +23,10 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from core.decode import AudioTrack
+from core.decode import AudioTrack, SpooledAudio
 from core.estimate.sync import Excerpt
 from core.face import FaceTrack, concatenate_tracks
-from core.levels import speech_mask
+from core.levels import LEVEL_FRAME_S, speech_frames
 from core.model import SyncResult
 from core.progress import ProgressFn, no_progress, progress_part
 
@@ -83,7 +83,7 @@ class ProgressiveResult:
     windows: list[Window]
 
 
-def speech_per_second(audio: AudioTrack, duration_s: float) -> np.ndarray:
+def speech_per_second(audio: AudioTrack | SpooledAudio, duration_s: float) -> np.ndarray:
     """Share of each second of the file (media time from 0) that holds sound above the silence threshold.
 
     Returns
@@ -91,11 +91,8 @@ def speech_per_second(audio: AudioTrack, duration_s: float) -> np.ndarray:
     (ceil(duration_s),) float64 in [0, 1]; seconds the audio does not cover are 0.
     """
     seconds = max(int(np.ceil(duration_s)), 1)
-    mask = speech_mask(audio.samples, audio.rate)
-    if mask.size == 0:
-        return np.zeros(seconds)
-    frame_s = audio.duration_s / mask.size
-    second = np.floor(audio.start_s + (np.arange(mask.size) + 0.5) * frame_s).astype(int)
+    mask = speech_frames(audio.levels_dbfs)
+    second = np.floor(audio.start_s + (np.arange(mask.size) + 0.5) * LEVEL_FRAME_S).astype(int)
     inside = (second >= 0) & (second < seconds)
     sound = np.bincount(second[inside], weights=mask[inside].astype(float), minlength=seconds)
     frames = np.bincount(second[inside], minlength=seconds)

@@ -3,8 +3,12 @@ sideways (turned as a player shows them), and huge pictures (decoder memory boun
 
 from __future__ import annotations
 
+import errno
+import io
+import os
 import subprocess
 import sys
+import tracemalloc
 from pathlib import Path
 
 import imageio_ffmpeg
@@ -12,8 +16,11 @@ import numpy as np
 import pytest
 from media_factory import load_source, write_clip
 
+from core import decode
+from core import diagnose as dg
 from core.analyze import analyze_file
-from core.decode import decode_audio_channels, decode_threads, iter_video_frames
+from core.decode import decode_audio, decode_audio_channels, decode_threads, iter_video_frames, spool_audio
+from core.errors import MediaError
 from core.probe import probe
 from core.synth import synthesize
 
@@ -120,3 +127,68 @@ def test_sideways_phone_footage_is_measured_upright_and_says_so(tmp_path, turns)
     found = face.box[face.found]
     assert found.size and np.all((found > -0.1) & (found < 1.1))
     assert report["sync"]["verdict"] == "in_sync"
+
+
+def speech_like(rate: int, seconds: float) -> np.ndarray:
+    """Tone bursts a third of a second long with pauses between them, at a varying level."""
+    t = np.arange(round(rate * seconds)) / rate
+    return (0.3 * np.sin(2 * np.pi * 220 * t) * (np.sin(2 * np.pi * 1.5 * t) > 0) * (0.5 + 0.5 * np.cos(t))
+            ).astype(np.float32)
+
+
+def test_spooled_audio_reads_back_sample_for_sample_what_decoding_holds(tmp_path):
+    # 44.1 kHz stereo AAC starting late, so the reads go through the resampler, the downmix and the start time.
+    sound = speech_like(44100, 12.0)
+    clip = write_clip(tmp_path / "late.mp4", [np.zeros((48, 64, 3), np.uint8)] * 250, fps=25.0,
+                      audio=np.stack([sound, 0.5 * sound]), rate=44100, audio_start_s=0.5)
+    held = decode_audio(clip, 16000)
+    with spool_audio(clip, 16000) as spooled:
+        assert (spooled.rate, spooled.start_s, spooled.source_rate, spooled.channels, spooled.peak_dbfs) == (
+            held.rate, held.start_s, held.source_rate, held.channels, held.peak_dbfs)
+        assert spooled.start_s == pytest.approx(0.5, abs=0.03) and spooled.duration_s == held.duration_s
+        np.testing.assert_array_equal(spooled.levels_dbfs, held.levels_dbfs)
+        np.testing.assert_array_equal(spooled.whole().samples, held.samples)
+        for start_s, end_s in [(3.2, 7.9), (-1.0, 2.0), (11.0, 40.0), (5.0, 5.0)]:
+            part, expected = spooled.between(start_s, end_s), held.between(start_s, end_s)
+            np.testing.assert_array_equal(part.samples, expected.samples)
+            assert part.start_s == expected.start_s
+        for check in (dg.check_noise_floor, dg.check_long_silence, dg.check_leading_silence, dg.check_peak_level):
+            assert check(spooled) == check(held)
+        assert dg.check_sample_rate(probe(clip), spooled, 48000) == dg.check_sample_rate(probe(clip), held, 48000)
+
+
+def test_spooled_audio_holds_a_second_of_samples_however_long_the_file(tmp_path):
+    rate = 16000
+    sound = speech_like(rate, 600.0)  # ten minutes: 38 MB as float32
+    clip = write_clip(tmp_path / "ten-minutes.wav", None, audio=sound, rate=rate, audio_codec="pcm_s16le")
+    tracemalloc.start()
+    try:
+        with spool_audio(clip, rate) as spooled:
+            _, spooled_peak = tracemalloc.get_traced_memory()
+            tracemalloc.reset_peak()
+            part = spooled.between(300.0, 310.0)
+            _, part_peak = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        held = decode_audio(clip, rate)
+        _, held_peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert held_peak > 38e6  # the measure sees whole-file audio where it is held ...
+    assert spooled_peak < 2e6  # ... and not where it is spooled: a second or so of samples and the levels
+    assert part_peak < 1e6
+    np.testing.assert_array_equal(part.samples, held.between(300.0, 310.0).samples)
+
+
+def test_a_full_temporary_folder_is_one_clear_error(tmp_path, monkeypatch):
+    clip = write_clip(tmp_path / "short.wav", None, audio=speech_like(16000, 2.0), rate=16000,
+                      audio_codec="pcm_s16le")
+
+    class FullDisk(io.BytesIO):
+        def write(self, data: bytes) -> int:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    files: list[FullDisk] = []
+    monkeypatch.setattr(decode.tempfile, "TemporaryFile", lambda **_: files.append(FullDisk()) or files[-1])
+    with pytest.raises(MediaError, match=r"could not be kept in the temporary folder .*No space left"):
+        spool_audio(clip)
+    assert files[0].closed

@@ -28,7 +28,7 @@ from media_factory import (
 from core import diagnose as dg
 from core.decode import AudioTrack, decode_audio, iter_video_frames
 from core.face import MOUTH_FEATURES, FaceTrack, track_face
-from core.levels import frame_levels_dbfs, leading_silence_s, noise_floor_dbfs, silence_runs
+from core.levels import LevelMeter, frame_levels_dbfs, leading_silence_s, noise_floor_dbfs, silence_runs
 from core.model import MediaInfo
 from core.probe import probe
 
@@ -109,11 +109,27 @@ def test_levels_find_silence_and_floor():
     levels = frame_levels_dbfs(samples, rate)
     assert levels.size == round(samples.size / rate / 0.05)
     assert noise_floor_dbfs(levels) == pytest.approx(-80.0, abs=2.0)
-    assert leading_silence_s(samples, rate) == pytest.approx(0.5, abs=0.05)
-    assert silence_runs(samples, rate, min_s=1.0) == [(pytest.approx(1.5, abs=0.05), pytest.approx(3.0, abs=0.05))]
-    assert leading_silence_s(np.zeros(rate, np.float32), rate) == 1.0  # no sound at all: all of it is silence
-    steady = (rng.standard_normal(2 * rate) * 0.03).astype(np.float32)  # -30 dBFS noise, no contrast: all sound
-    assert leading_silence_s(steady, rate) == 0.0 and silence_runs(steady, rate) == []
+    assert leading_silence_s(levels) == pytest.approx(0.5, abs=0.05)
+    assert silence_runs(levels, min_s=1.0) == [(pytest.approx(1.5, abs=0.05), pytest.approx(3.0, abs=0.05))]
+    # No sound at all: all of it is silence.
+    assert leading_silence_s(frame_levels_dbfs(np.zeros(rate, np.float32), rate)) == 1.0
+    steady = frame_levels_dbfs((rng.standard_normal(2 * rate) * 0.03).astype(np.float32), rate)  # -30 dBFS noise
+    assert leading_silence_s(steady) == 0.0 and silence_runs(steady) == []  # no contrast: all of it is sound
+
+
+def test_levels_measured_block_by_block_are_the_levels_of_the_whole():
+    rng = np.random.default_rng(3)
+    rate = 16000
+    samples = (rng.standard_normal(rate * 7 + 123) * np.linspace(0.001, 0.5, rate * 7 + 123)).astype(np.float32)
+    cuts = np.sort(rng.integers(0, samples.size, 40))
+    meter = LevelMeter(rate)
+    for block in np.split(samples, cuts):
+        meter.add(block)
+    np.testing.assert_array_equal(meter.levels_dbfs(), frame_levels_dbfs(samples, rate))
+    # A clip shorter than a frame is one frame; nothing is nothing.
+    np.testing.assert_array_equal(LevelMeter(rate).add(samples[:300]).add(samples[300:500]).levels_dbfs(),
+                                  frame_levels_dbfs(samples[:500], rate))
+    assert LevelMeter(rate).levels_dbfs().size == 0
 
 
 def test_levels_reject_bad_parameters():
