@@ -15,10 +15,9 @@ from dataclasses import replace
 from fractions import Fraction
 
 import numpy as np
-import soxr
 
 from core.analyze import ANALYSIS_RATE, Analysis, AnalysisOptions, analyze_file
-from core.decode import AudioTrack, decode_audio_channels
+from core.decode import AudioTrack, SpooledAudio, spool_audio
 from core.errors import MediaError
 from core.estimate import EstimatorSettings, estimate_sync
 from core.face import FaceTrack
@@ -81,7 +80,7 @@ class Measurer:
         self.progress: ProgressFn = no_progress
         self.ranges: dict[str, list[tuple[float, float]]] = {}
         self._analyses: dict[tuple[str, tuple[float, float] | None], Analysis | MediaError] = {}
-        self._sounds: dict[tuple[str, tuple[int, ...]], AudioTrack] = {}
+        self._sounds: dict[tuple[str, tuple[int, ...]], SpooledAudio] = {}
         self._heard: dict[tuple, SyncResult] = {}
 
     def plan(self, clips: list[ClipRef]) -> None:
@@ -151,27 +150,22 @@ class Measurer:
             self._heard[key] = estimate_sync(face, laid, fps=float(rate), settings=self.settings)
         return self._heard[key]
 
-    def _sound(self, path: str, channels: tuple[int, ...]) -> AudioTrack:
-        """The channels ``channels`` of ``path`` (all when empty) mixed to mono at the analysis rate."""
+    def _sound(self, path: str, channels: tuple[int, ...]) -> SpooledAudio:
+        """The channels ``channels`` of ``path`` (all when empty) mixed to mono at the analysis rate, kept in a
+        temporary file (a recorder's file can run for hours) and read back a cut at a time."""
         key = (path, channels)
         if key not in self._sounds:
-            decoded = decode_audio_channels(path)
-            picked = decoded.only(channels) if channels else decoded
-            mono = picked.samples.mean(axis=0)
-            samples = soxr.resample(mono, decoded.rate, ANALYSIS_RATE).astype(np.float32)
-            peak = float(np.max(np.abs(picked.samples))) if picked.samples.size else 0.0
-            self._sounds[key] = AudioTrack(samples, ANALYSIS_RATE, decoded.start_s, decoded.rate,
-                                           picked.channels, 20 * np.log10(max(peak, 1e-9)))
+            self._sounds[key] = spool_audio(path, ANALYSIS_RATE, channels)
         return self._sounds[key]
 
 
-def _laid(sound: AudioTrack, start_s: Fraction, end_s: Fraction, shift_s: Fraction) -> AudioTrack:
+def _laid(sound: SpooledAudio, start_s: Fraction, end_s: Fraction, shift_s: Fraction) -> AudioTrack:
     """The part of ``sound`` heard while the picture shows media seconds ``start_s`` to ``end_s``, on the
     picture's media time (file second = picture second + ``shift_s``); silence where the file has nothing."""
     first = round((float(start_s + shift_s) - sound.start_s) * sound.rate)
     count = round(float(end_s - start_s) * sound.rate)
+    part = sound.between(sound.start_s + first / sound.rate, sound.start_s + (first + count) / sound.rate)
     out = np.zeros(count, np.float32)
-    lo, hi = max(first, 0), min(first + count, sound.samples.size)
-    if hi > lo:
-        out[lo - first:hi - first] = sound.samples[lo:hi]
-    return replace(sound, samples=out, start_s=float(start_s))
+    lo = max(first, 0)
+    out[lo - first:lo - first + part.samples.size] = part.samples
+    return replace(part, samples=out, start_s=float(start_s))
