@@ -14,6 +14,7 @@ from pathlib import Path
 import imageio_ffmpeg
 import numpy as np
 import pytest
+import soxr
 from media_factory import load_source, write_clip
 
 from core import decode
@@ -192,3 +193,19 @@ def test_a_full_temporary_folder_is_one_clear_error(tmp_path, monkeypatch):
     with pytest.raises(MediaError, match=r"could not be kept in the temporary folder .*No space left"):
         spool_audio(clip)
     assert files[0].closed
+
+
+def test_spooled_channels_are_only_the_ones_asked_for(tmp_path):
+    clip = write_clip(tmp_path / "poly.wav", None, audio=stems(4, 48000, 2.0), rate=48000, audio_codec="pcm_s24le",
+                      layout="4.0")
+    alone = write_clip(tmp_path / "third.wav", None, audio=stems(4, 48000, 2.0)[2], rate=48000,
+                       audio_codec="pcm_s24le")
+    with spool_audio(clip, 16000, channels=(2,)) as third, spool_audio(alone, 16000) as expected:
+        assert third.channels == 1 and third.peak_dbfs == expected.peak_dbfs
+        np.testing.assert_array_equal(third.whole().samples, expected.whole().samples)
+    with spool_audio(clip, 16000, channels=(0, 3)) as pair:
+        mixed = soxr.resample((stems(4, 48000, 2.0)[0] + stems(4, 48000, 2.0)[3]) / 2, 48000, 16000)
+        middle = slice(1000, -1000)  # away from the resamplers' edges
+        np.testing.assert_allclose(pair.whole().samples[middle], mixed[middle], atol=1e-3)
+    with pytest.raises(MediaError, match=r"has 4 audio channel.*channel 5 is not there"):
+        spool_audio(clip, 16000, channels=(4,))
