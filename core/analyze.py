@@ -27,6 +27,8 @@ from core.progress import ProgressFn, no_progress, progress_part
 from core.progressive import PROGRESSIVE_MIN_S, Window, measure_progressively, plan_windows, speech_per_second
 from core.report import fix_from_sync
 
+__all__ = ["ANALYSIS_RATE", "Analysis", "AnalysisOptions", "analyze_file"]
+
 ANALYSIS_RATE = 16000  # Hz: speech features need nothing above 8 kHz
 
 

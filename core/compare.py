@@ -19,6 +19,8 @@ from core.errors import MediaError
 from core.probe import probe
 from core.progress import ProgressFn, no_progress
 
+__all__ = ["Comparison", "audio_drift", "audio_offset", "compare_files", "gcc_phat", "thumbnails", "video_frame_offset"]
+
 # Thumbnails this small keep a long clip in memory and still see a mouth open and close.
 THUMB_SIDE = 32
 # Stretches compared for drift: short, so that drift barely smears the correlation peak within one

@@ -23,6 +23,8 @@ from core.mux import copyable_tags, moved_packets, mux_interleaved, output_conta
 from core.probe import _short, clip_start_s, open_container, probe
 from core.progress import ProgressFn, no_progress
 
+__all__ = ["ConformResult", "conform_fps", "grid_picks", "nearest_standard_rate", "parse_fps"]
+
 STANDARD_RATES = (Fraction(24000, 1001), Fraction(24), Fraction(25), Fraction(30000, 1001), Fraction(30),
                   Fraction(48000, 1001), Fraction(48), Fraction(50), Fraction(60000, 1001), Fraction(60))
 # Container extension -> video encoder for the re-timed pictures.

@@ -29,6 +29,9 @@ from core.mux import audio_frame, copyable_tags, moved_packets, mux_interleaved,
 from core.probe import _short, open_container, probe
 from core.progress import ProgressFn, no_progress
 
+__all__ = ["CorrectedMedia", "check_correction", "choose_audio_codec", "correct_audio", "correction_from_sync",
+           "offset_at_video_start", "shift_samples", "write_corrected_audio_file", "write_corrected_media"]
+
 # Beyond ±10 % speed the "drift" is a wrong frame rate or a different take, not clock drift.
 MAX_DRIFT_MS_PER_MIN = 6000.0
 # Containers a corrected copy can be written to, and the lossy audio codec each takes. Not MPEG-PS: its

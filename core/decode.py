@@ -24,6 +24,9 @@ from core.errors import MediaError
 from core.levels import LevelMeter, frame_levels_dbfs
 from core.probe import _short, clip_start_s, open_container, quarter_turns
 
+__all__ = ["AudioChannels", "AudioTrack", "SpooledAudio", "VideoFrame", "decode_audio", "decode_audio_channels",
+           "decode_threads", "decoded_ahead", "default_layout", "iter_video_frames", "key_frame_before", "spool_audio"]
+
 # What one decoder's frame threads may hold in pictures, and a generous size of one picture per pixel (10-bit
 # 4:2:2 is 4 bytes a pixel; a thread holds about one picture being decoded besides its references).
 DECODE_MEMORY_BYTES = 384 * 2**20

@@ -16,6 +16,12 @@ from core.face import FaceTrack
 from core.levels import leading_silence_s, noise_floor_dbfs, silence_runs
 from core.model import Diagnostic, MediaInfo
 
+__all__ = ["FACE_FOUND_WARN", "MIN_EYE_DISTANCE_PX", "check_chin_cut", "check_dropped_frames", "check_face_found",
+           "check_face_size", "check_forehead_cut", "check_fps_mismatch", "check_frontal", "check_leading_silence",
+           "check_long_silence", "check_multiple_faces", "check_noise_floor", "check_peak_level", "check_sample_rate",
+           "check_stream_start", "check_vfr", "diagnose", "longest_run_s", "mislabelled_rate", "nearest_standard_rate",
+           "rate_mismatch_drift_ms_per_min"]
+
 # Audio. A noise floor above this (dBFS) masks quiet syllables and gives the lips nothing to match.
 NOISE_FLOOR_MAX_DBFS = -40.0
 # Pauses at least this long (s) leave stretches with no sound to align the lips to.

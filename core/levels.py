@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
+__all__ = ["LEVEL_FRAME_S", "LevelMeter", "frame_levels_dbfs", "leading_silence_s", "noise_floor_dbfs", "peak_dbfs",
+           "silence_runs", "silence_threshold_dbfs", "speech_frames", "speech_level_dbfs", "to_dbfs"]
+
 # Length of one level frame: long enough to average over a pitch period, short enough to see word gaps.
 LEVEL_FRAME_S = 0.05
 # Share of frames quieter than the noise floor (a low percentile ignores the odd digital-silence gap).

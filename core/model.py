@@ -11,6 +11,9 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
+__all__ = ["REPORT_SCHEMA", "Correction", "Coverage", "Diagnostic", "Fix", "MediaInfo", "Report", "SpliceInRange",
+           "SyncResult", "SyncWindow", "speed_ratio"]
+
 REPORT_SCHEMA = "lipalign.report/1"
 
 Verdict = Literal["in_sync", "offset", "drift", "inconclusive"]

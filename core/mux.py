@@ -14,6 +14,8 @@ import numpy as np
 from core.errors import MediaError
 from core.probe import _short
 
+__all__ = ["audio_frame", "copyable_tags", "moved_packets", "mux_interleaved", "output_container", "packet_time_s"]
+
 # Container tags a muxer writes itself; copying a source's would misdescribe the new file.
 MUXER_TAGS = frozenset({"encoder", "major_brand", "minor_version", "compatible_brands"})
 

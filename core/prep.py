@@ -21,6 +21,9 @@ from core.mux import copyable_tags
 from core.probe import open_container, probe
 from core.progress import ProgressFn, no_progress
 
+__all__ = ["DEFAULT_PEAK_DBFS", "DEFAULT_RATE", "MAX_EDGE_SILENCE_S", "PrepResult", "edge_silence_s", "noise_profile",
+           "normalize_peak", "prep_audio_file", "reduce_noise", "to_pcm16", "trim_edge_silence"]
+
 DEFAULT_RATE = 22050  # Hz: what most lip-sync generators expect
 DEFAULT_PEAK_DBFS = -3.0
 MAX_EDGE_SILENCE_S = 0.2

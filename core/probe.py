@@ -16,6 +16,8 @@ import numpy as np
 from core.errors import MediaError
 from core.model import MediaInfo
 
+__all__ = ["clip_start_s", "display_rotation", "frame_timing", "open_container", "probe", "quarter_turns"]
+
 # A frame interval this much longer than the nominal one means frames are missing in between.
 DROP_FACTOR = 1.5
 # Intervals varying by more than this share of the nominal interval make the stream variable frame rate.

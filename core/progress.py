@@ -7,6 +7,8 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
+__all__ = ["Cancelled", "ProgressBar", "no_progress", "progress_part"]
+
 # progress(fraction_done in [0, 1], what is being done)
 ProgressFn = Callable[[float, str], None]
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from core.model import Coverage, Fix, Report, SyncResult
 
+__all__ = ["fix_from_sync", "format_summary"]
+
 
 def fix_from_sync(sync: SyncResult, fps: float) -> Fix:
     """The slip and speed change that cancel a measured offset and drift (:meth:`SyncResult.correction`).

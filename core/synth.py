@@ -36,6 +36,10 @@ from core.probe import open_container
 from core.progress import ProgressFn, no_progress
 from core.version import VERSION
 
+__all__ = ["SAMPLE_RATES", "TRUTH_SUFFIX", "FaceRenderer", "HeadMotion", "SpeechPlan", "SynthTruth", "check_settings",
+           "mouth_opening", "offset_audio", "parse_fps", "plan_for", "plan_speech", "read_truth", "render_speech",
+           "speech_envelope", "synthesize", "video_encoder"]
+
 GENERATOR = "lipalign.synth/1"
 FRAME_SIZE = (640, 480)  # width, height in pixels
 SAMPLE_RATES = (8000, 11025, 16000, 22050, 24000, 32000, 44100, 48000, 88200, 96000)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+__all__ = ["PRESETS", "PRESET_NAMES", "Tolerance", "parse_tolerance"]
+
 PRESET_NAMES = ("broadcast", "ebu-r37", "itu-bt1359", "custom:EARLY_MS:LATE_MS")
 
 

@@ -4,6 +4,8 @@ import json
 import sys
 from pathlib import Path
 
+__all__ = ["MANIFEST", "VERSION"]
+
 # A checkout (or an editable install) has the manifest beside core/; an installed wheel puts it in
 # <environment>/share/lipalign (pyproject.toml's data-files).
 _CHECKOUT_MANIFEST = Path(__file__).resolve().parent.parent / "manifest.json"

@@ -27,6 +27,8 @@ from typing import IO, Any, Callable, Dict, FrozenSet, List, Optional, TextIO, T
 
 from plugin.resolve_api import ALL_METHODS
 
+__all__ = ["TOKEN_ENV", "BridgeError", "BridgeServer", "RemoteObject", "RemoteResolve", "worker_channel"]
+
 PROTOCOL = "lipalign.bridge/1"
 TOKEN_ENV = "LIPALIGN_BRIDGE_TOKEN"
 ROOT = 0

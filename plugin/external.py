@@ -17,6 +17,8 @@ from typing import Any
 
 from plugin.resolve_api import ResolveUnsupported
 
+__all__ = ["connect", "load_module", "module_dirs"]
+
 SCRIPT_API_DIRS = {
     "darwin": "/Library/Application Support/Blackmagic Design/DaVinci Resolve/Developer/Scripting",
     "win32": os.path.join(os.environ.get("PROGRAMDATA", r"C:\ProgramData"),

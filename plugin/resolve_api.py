@@ -16,6 +16,9 @@ from typing import Any, Dict, List, Tuple
 
 from core.version import MANIFEST
 
+__all__ = ["ALL_METHODS", "METHODS", "NEWER_THAN_STUBS", "Capabilities", "ResolveUnsupported", "check_support",
+           "has_method", "parse_version", "version_text"]
+
 METHODS = {
     "Resolve": ("GetVersion", "GetVersionString", "GetProductName", "GetProjectManager", "OpenPage",
                 "GetCurrentPage"),

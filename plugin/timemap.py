@@ -13,6 +13,9 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
+__all__ = ["FrameRate", "ItemTiming", "frames_to_seconds", "frames_to_timecode", "parse_frame_rate", "parse_rate",
+           "round_half_away", "seconds_to_frames", "timecode_to_frames"]
+
 # The NTSC family: nominal integer rates that really run 1000/1001 slower.
 _NTSC_NOMINAL = (24, 30, 48, 60, 96, 120)
 

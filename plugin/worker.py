@@ -33,6 +33,8 @@ from plugin.bridge import BridgeError, RemoteResolve, worker_channel
 from plugin.resolve_api import ResolveUnsupported, check_support
 from plugin.run_settings import add_setting_arguments, settings_from_args
 
+__all__ = ["main", "parse_args", "run"]
+
 EXIT_OK, EXIT_FAILED, EXIT_REFUSED = 0, 1, 2
 
 
