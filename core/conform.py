@@ -19,45 +19,20 @@ import numpy as np
 
 from core.errors import MediaError
 from core.fileio import output_file, refuse_overwriting_input
+from core.framerate import nearest_standard_fps
 from core.mux import copyable_tags, moved_packets, mux_interleaved, output_container
 from core.probe import _short, clip_start_s, open_container, probe
 from core.progress import ProgressFn, no_progress
 
-__all__ = ["ConformResult", "conform_fps", "grid_picks", "nearest_standard_rate", "parse_fps"]
+__all__ = ["MAX_FPS", "ConformResult", "conform_fps", "grid_picks"]
 
-STANDARD_RATES = (Fraction(24000, 1001), Fraction(24), Fraction(25), Fraction(30000, 1001), Fraction(30),
-                  Fraction(48000, 1001), Fraction(48), Fraction(50), Fraction(60000, 1001), Fraction(60))
+# The highest rate pictures are re-timed to.
+MAX_FPS = 240
+
 # Container extension -> video encoder for the re-timed pictures.
 VIDEO_ENCODER = {".mp4": "libx264", ".m4v": "libx264", ".mov": "libx264", ".mkv": "libx264"}
 # Visually lossless for talking heads; the picture is re-encoded once.
 X264_OPTIONS = {"crf": "18", "preset": "fast"}
-
-
-def parse_fps(text: str) -> Fraction:
-    """A frame rate from ``24``, ``29.97``, ``23.976``, ``59.94`` or ``30000/1001``; NTSC decimals become x/1001.
-
-    Raises
-    ------
-    ValueError
-        Not a positive rate up to 240.
-    """
-    try:
-        rate = Fraction(text.strip())
-    except (ValueError, ZeroDivisionError):
-        raise ValueError(f"not a frame rate: {text!r}") from None
-    if not 0 < rate <= 240:
-        raise ValueError(f"frame rate {text} is out of range; choose up to 240")
-    for standard in STANDARD_RATES:
-        if standard.denominator == 1001 and abs(float(rate - standard)) < 0.01:
-            return standard
-    return rate.limit_denominator(1001)
-
-
-def nearest_standard_rate(fps: float) -> Fraction:
-    """The standard rate (23.976 ... 60) closest to a measured ``fps``."""
-    if not fps > 0:
-        raise ValueError("the measured frame rate must be positive")
-    return min(STANDARD_RATES, key=lambda rate: abs(float(rate) - fps))
 
 
 def grid_picks(frame_times_s: np.ndarray, fps: float, end_s: float) -> np.ndarray:
@@ -111,7 +86,7 @@ def conform_fps(input_path: str | os.PathLike[str], output_path: str | os.PathLi
     media = probe(input_path)
     if not media.has_video:
         raise MediaError(f"{input_path}: has no video stream")
-    rate = fps or nearest_standard_rate(media.fps_measured or media.fps_declared or 25.0)
+    rate = fps or nearest_standard_fps(media.fps_measured or media.fps_declared or 25.0)
     options = {"movflags": "+faststart"} if ext in (".mp4", ".m4v", ".mov") else {}
     used: set[int] = set()
     written = 0

@@ -19,8 +19,8 @@ from core.model import Diagnostic, MediaInfo
 __all__ = ["FACE_FOUND_WARN", "MIN_EYE_DISTANCE_PX", "check_chin_cut", "check_dropped_frames", "check_face_found",
            "check_face_size", "check_forehead_cut", "check_fps_mismatch", "check_frontal", "check_leading_silence",
            "check_long_silence", "check_multiple_faces", "check_noise_floor", "check_peak_level", "check_sample_rate",
-           "check_stream_start", "check_vfr", "diagnose", "longest_run_s", "mislabelled_rate", "nearest_standard_rate",
-           "rate_mismatch_drift_ms_per_min"]
+           "check_stream_start", "check_vfr", "diagnose", "longest_run_s", "mislabelled_rate",
+           "nearest_standard_sample_rate", "rate_mismatch_drift_ms_per_min"]
 
 # Audio. A noise floor above this (dBFS) masks quiet syllables and gives the lips nothing to match.
 NOISE_FLOOR_MAX_DBFS = -40.0
@@ -37,7 +37,7 @@ PEAK_TARGET_DBFS = -3.0
 
 # Sample rates that tools know and resample between; a rate within PULL_TOLERANCE of one of them but not equal is
 # that rate pulled by 1000/1001 (47952, 48048, 44056, 44144 Hz).
-STANDARD_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 88200, 96000, 176400, 192000)
+STANDARD_SAMPLE_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 88200, 96000, 176400, 192000)
 # The audio lasting this share more (or less) than the picture times a rate ratio counts as that ratio; a clip
 # shorter than this (s) cannot tell a mislabelled rate from a frame's rounding; streams starting further apart than
 # this (s) are a late start, not a rate.
@@ -160,7 +160,7 @@ def check_sample_rate(media: MediaInfo, audio: AudioTrack | SpooledAudio, projec
             rate, recorded,
             f"Re-label the audio as {recorded / 1000:g} kHz where it was exported, or correct the drift with "
             f"`lipalign fix INPUT -o OUTPUT --drift-ms-per-min {drift:.0f}`.")
-    standard = nearest_standard_rate(rate)
+    standard = nearest_standard_sample_rate(rate)
     if rate != standard and abs(rate / standard - 1.0) <= PULL_TOLERANCE:
         drift = rate_mismatch_drift_ms_per_min(rate, standard)
         return Diagnostic(
@@ -180,9 +180,9 @@ def check_sample_rate(media: MediaInfo, audio: AudioTrack | SpooledAudio, projec
         f"Nothing to do in an editor; for a tool that cannot resample, `lipalign prep-audio --rate {project_rate}`.")
 
 
-def nearest_standard_rate(rate: int) -> int:
+def nearest_standard_sample_rate(rate: int) -> int:
     """The standard sample rate nearest ``rate`` (Hz), by ratio."""
-    return min(STANDARD_RATES, key=lambda standard: abs(np.log(rate / standard)))
+    return min(STANDARD_SAMPLE_RATES, key=lambda standard: abs(np.log(rate / standard)))
 
 
 def _video_length_s(media: MediaInfo) -> float:
@@ -199,11 +199,12 @@ def mislabelled_rate(media: MediaInfo, audio: AudioTrack | SpooledAudio) -> int 
     """
     video_s = _video_length_s(media)
     starts_apart = abs((media.audio_start_s or 0.0) - (media.video_start_s or 0.0))
-    if video_s < MISLABEL_MIN_S or starts_apart > MISLABEL_START_SLACK_S or media.sample_rate not in STANDARD_RATES:
+    if (video_s < MISLABEL_MIN_S or starts_apart > MISLABEL_START_SLACK_S
+            or media.sample_rate not in STANDARD_SAMPLE_RATES):
         return None
     ratio = audio.duration_s / video_s
     slack = max(MISLABEL_TOLERANCE, 1.5 / (media.fps_measured or 25.0) / video_s)
-    for recorded in STANDARD_RATES:
+    for recorded in STANDARD_SAMPLE_RATES:
         expected = recorded / media.sample_rate
         if 2 * slack < abs(expected - 1) < 0.15 and abs(ratio / expected - 1) <= slack:
             return recorded

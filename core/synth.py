@@ -32,12 +32,13 @@ from scipy import signal
 
 from core.errors import MediaError
 from core.fileio import output_file, write_text_output
+from core.framerate import parse_fps
 from core.probe import open_container
 from core.progress import ProgressFn, no_progress
 from core.version import VERSION
 
 __all__ = ["SAMPLE_RATES", "TRUTH_SUFFIX", "FaceRenderer", "HeadMotion", "SpeechPlan", "SynthTruth", "check_settings",
-           "mouth_opening", "offset_audio", "parse_fps", "plan_for", "plan_speech", "read_truth", "render_speech",
+           "mouth_opening", "offset_audio", "plan_for", "plan_speech", "read_truth", "render_speech",
            "speech_envelope", "synthesize", "video_encoder"]
 
 GENERATOR = "lipalign.synth/1"
@@ -49,6 +50,7 @@ TRUTH_SUFFIX = ".truth.json"
 MAX_DURATION_S = 600.0
 MAX_OFFSET_MS = 10000.0
 MAX_DRIFT_MS_PER_MIN = 6000.0
+MIN_FPS, MAX_FPS = 1, 120
 
 # Vowels as (F1, F2, F3) formants in Hz and how far the mouth opens for them (0-1).
 _VOWELS = (
@@ -109,23 +111,6 @@ class SynthTruth:
             raise ValueError(f"not a {GENERATOR} truth record")
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         return cls(**known)
-
-
-def parse_fps(text: str | float | Fraction) -> Fraction:
-    """A frame rate as an exact ratio; the NTSC rates (23.976, 29.97, 59.94) become ``n*1000/1001``.
-
-    Accepts ``"25"``, ``"29.97"``, ``"30000/1001"`` or a number. Raises ValueError for a bad value.
-    """
-    try:
-        rate = Fraction(str(text).strip())
-    except (ValueError, ZeroDivisionError):
-        raise ValueError(f"frame rate {text!r} is not a number or a ratio like 30000/1001") from None
-    if not 1 <= rate <= 120:
-        raise ValueError(f"frame rate {text} is outside 1-120 fps")
-    ntsc = Fraction(round(rate * Fraction(1001, 1000)) * 1000, 1001)
-    if rate.denominator != 1 and rate != ntsc and abs(float(rate - ntsc)) < 0.005:
-        return ntsc
-    return rate
 
 
 # --- the speech plan: when each syllable is said, shared by the picture and the sound -----------------
@@ -534,7 +519,7 @@ def synthesize(output: str | os.PathLike[str], *, offset_ms: float = 0.0, drift_
     drift_ms_per_min : float
         Growth of the offset in ms per minute of picture, positive when the audio falls further behind.
     fps : str, float or Fraction
-        Frame rate, e.g. ``25``, ``"29.97"`` or ``"30000/1001"`` (see :func:`parse_fps`).
+        Frame rate, e.g. ``25``, ``"29.97"`` or ``"30000/1001"`` (see :func:`core.framerate.parse_fps`).
     sample_rate : int
         Audio sample rate in Hz.
     duration_s : float
@@ -556,7 +541,7 @@ def synthesize(output: str | os.PathLike[str], *, offset_ms: float = 0.0, drift_
     ValueError
         A setting is out of range.
     """
-    rate = parse_fps(fps)
+    rate = parse_fps(fps, lowest=MIN_FPS, highest=MAX_FPS)
     encoder = check_settings(output, offset_ms, drift_ms_per_min, sample_rate, duration_s, audio_codec)
     video_codec = video_encoder()
     width, height = FRAME_SIZE

@@ -13,11 +13,11 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
+from core.framerate import parse_fps
+
 __all__ = ["FrameRate", "ItemTiming", "frames_to_seconds", "frames_to_timecode", "parse_frame_rate", "parse_rate",
            "round_half_away", "seconds_to_frames", "timecode_to_frames"]
 
-# The NTSC family: nominal integer rates that really run 1000/1001 slower.
-_NTSC_NOMINAL = (24, 30, 48, 60, 96, 120)
 
 
 @dataclass(frozen=True)
@@ -43,10 +43,8 @@ class FrameRate:
 
 
 def parse_rate(value: str | float | int | Fraction) -> Fraction:
-    """An exact frame rate from Resolve's spelling of it.
-
-    ``"23.976"``, ``23.976`` and ``"23.98"`` become ``24000/1001``; ``"29.97"`` becomes
-    ``30000/1001``; ``"25"`` becomes ``25``; anything else is read as the exact decimal it prints as.
+    """An exact frame rate from Resolve's spelling of it (``"23.976"``, ``"29.97 DF"``, ``25``): the rate
+    :func:`core.framerate.parse_fps` reads once a drop-frame suffix is taken off.
 
     Raises
     ------
@@ -54,21 +52,8 @@ def parse_rate(value: str | float | int | Fraction) -> Fraction:
         Not a positive number.
     """
     if isinstance(value, Fraction):
-        rate = value
-    else:
-        text = str(value).strip().upper().replace("NDF", "").replace("DF", "").strip()
-        try:
-            rate = Fraction(text)
-        except (ValueError, ZeroDivisionError):
-            raise ValueError(f"not a frame rate: {value!r}") from None
-    if rate <= 0:
-        raise ValueError(f"not a frame rate: {value!r}")
-    for nominal in _NTSC_NOMINAL:
-        ntsc = Fraction(nominal * 1000, 1001)
-        # Resolve prints NTSC rates to 2 or 3 decimals (23.976, 29.97, 59.94): all within 0.005 of the fraction.
-        if rate != nominal and abs(rate - ntsc) < Fraction(1, 200):
-            return ntsc
-    return rate
+        return parse_fps(value)
+    return parse_fps(str(value).strip().upper().replace("NDF", "").replace("DF", "").strip())
 
 
 def parse_frame_rate(setting: str | float, drop_frame_setting: str | int | bool | None = None) -> FrameRate:

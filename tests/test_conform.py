@@ -21,28 +21,12 @@ from test_correct import top_level_boxes
 
 from core.cli import main
 from core.compare import gcc_phat
-from core.conform import conform_fps, grid_picks, nearest_standard_rate, parse_fps
+from core.conform import conform_fps, grid_picks
 from core.decode import decode_audio, decode_audio_channels
 from core.fileio import temp_files_of
 from core.probe import probe
 
 REPO = Path(__file__).resolve().parent.parent
-
-
-def test_parse_fps():
-    assert parse_fps("29.97") == Fraction(30000, 1001)
-    assert parse_fps("23.976") == Fraction(24000, 1001)
-    assert parse_fps("30000/1001") == Fraction(30000, 1001)
-    assert parse_fps("25") == 25
-    for bad in ("abc", "0", "-5", "1/0", "1000"):
-        with pytest.raises(ValueError):
-            parse_fps(bad)
-
-
-def test_nearest_standard_rate():
-    assert nearest_standard_rate(22.09) == Fraction(24000, 1001)
-    assert nearest_standard_rate(29.95) == Fraction(30000, 1001)
-    assert nearest_standard_rate(49.6) == 50
 
 
 def test_grid_picks_nearest_frame_in_time():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -22,7 +21,6 @@ from core.synth import (
     TRUTH_SUFFIX,
     SynthTruth,
     mouth_opening,
-    parse_fps,
     plan_for,
     read_truth,
     speech_envelope,
@@ -179,19 +177,6 @@ def test_probe_sees_the_requested_rates(clips, name):
     audio = decode_audio(path, None)
     # Sound and picture end together, give or take the encoder's last 1024-sample block.
     assert abs(audio.duration_s - truth.frame_count / truth.fps_float) < 1024 / truth.sample_rate + 0.002
-
-
-def test_frame_rates_parse_exactly():
-    assert parse_fps("29.97") == Fraction(30000, 1001)
-    assert parse_fps("23.976") == Fraction(24000, 1001)
-    assert parse_fps("59.94") == Fraction(60000, 1001)
-    assert parse_fps("30000/1001") == Fraction(30000, 1001)
-    assert parse_fps(25) == 25
-    assert parse_fps("50") == 50
-    with pytest.raises(ValueError):
-        parse_fps("0")
-    with pytest.raises(ValueError):
-        parse_fps("fast")
 
 
 @pytest.mark.parametrize("arguments", [

@@ -9,9 +9,10 @@ from __future__ import annotations
 import argparse
 
 from core.commands.common import check_paths, write_json
-from core.conform import ConformResult, conform_fps, parse_fps
+from core.conform import MAX_FPS, ConformResult, conform_fps
 from core.errors import MediaError
 from core.fileio import output_target
+from core.framerate import parse_fps
 from core.model import MediaInfo
 from core.probe import probe
 from core.progress import ProgressBar
@@ -33,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     check_paths([args.input], args.output, args.json)
     try:
-        fps = parse_fps(args.fps) if args.fps else None
+        fps = parse_fps(args.fps, highest=MAX_FPS) if args.fps else None
     except ValueError as exc:
         raise MediaError(str(exc)) from None
     with ProgressBar(f"conforming {args.input}") as bar:
