@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +21,7 @@ import av
 import numpy as np
 import soxr
 
-from core.decode import AudioChannels, decode_audio_channels
+from core.decode import AudioBlocks, stream_audio_channels
 from core.errors import MediaError
 from core.fileio import output_file, refuse_overwriting_input
 from core.model import SyncResult, speed_ratio
@@ -29,8 +29,8 @@ from core.mux import audio_frame, copyable_tags, moved_packets, mux_interleaved,
 from core.probe import _short, open_container, probe
 from core.progress import ProgressFn, no_progress
 
-__all__ = ["CorrectedMedia", "check_correction", "choose_audio_codec", "correct_audio", "correction_from_sync",
-           "offset_at_video_start", "shift_samples", "write_corrected_audio_file", "write_corrected_media"]
+__all__ = ["AudioCorrector", "CorrectedMedia", "check_correction", "choose_audio_codec", "correct_audio",
+           "correction_from_sync", "offset_at_video_start", "write_corrected_audio_file", "write_corrected_media"]
 
 # Beyond ±10 % speed the "drift" is a wrong frame rate or a different take, not clock drift.
 MAX_DRIFT_MS_PER_MIN = 6000.0
@@ -39,22 +39,8 @@ MAX_DRIFT_MS_PER_MIN = 6000.0
 LOSSY_AUDIO_CODEC = {".mp4": "aac", ".m4v": "aac", ".mov": "aac", ".mkv": "aac"}
 # Containers that keep PCM audio as PCM when the source was PCM.
 PCM_CONTAINERS = (".mov", ".mkv", ".wav")
-
-
-def shift_samples(samples: np.ndarray, count: int) -> np.ndarray:
-    """Move audio later by ``count`` samples (earlier when negative), keeping its length.
-
-    Silence fills the gap; what moves past either end is dropped. Works on (n,) or (channels, n).
-    """
-    x = np.asarray(samples)
-    n = x.shape[-1]
-    out = np.zeros_like(x)
-    if count >= 0:
-        if count < n:
-            out[..., count:] = x[..., : n - count]
-    elif -count < n:
-        out[..., : n + count] = x[..., -count:]
-    return out
+# Samples per frame handed to the audio encoder (it re-frames them to its own size).
+FRAME_SAMPLES = 4096
 
 
 def check_correction(offset_ms: float, drift_ms_per_min: float) -> None:
@@ -85,30 +71,68 @@ def correct_audio(samples: np.ndarray, rate: int, offset_ms: float, drift_ms_per
     -------
     np.ndarray
         float32, same shape: sample ``k`` holds the source at ``k * ratio + offset`` (seconds scaled
-        by the rate), silence where the source has nothing.
+        by the rate), silence where the source has nothing. The same as :class:`AudioCorrector` given
+        the whole clip as one block.
     """
     x = np.asarray(samples, dtype=np.float32)
     if x.ndim not in (1, 2) or x.shape[-1] == 0:
         raise ValueError("samples must be a non-empty (n,) or (channels, n) array")
-    if not (isinstance(rate, (int, np.integer)) and rate > 0):
-        raise ValueError(f"rate must be a positive whole number of Hz, not {rate!r}")
-    check_correction(offset_ms, drift_ms_per_min)
-    n = x.shape[-1]
-    lead = round(offset_ms * rate / 1000.0)
-    if drift_ms_per_min == 0.0:
-        return shift_samples(x, -lead)
-    # Slip first (the offset is measured at time 0), then play the rest faster by the exact ratio. Early
-    # audio is padded, not shifted within its length: sped up, its last samples are still needed.
-    pad = np.zeros((*x.shape[:-1], -lead), np.float32) if lead < 0 else None
-    start = np.concatenate([pad, x], axis=-1) if pad is not None else x[..., lead:]
-    if start.shape[-1] == 0:
-        return np.zeros_like(x)
-    resampled = soxr.resample(np.ascontiguousarray(start.T), rate * speed_ratio(drift_ms_per_min), rate,
-                              quality="VHQ").T
-    out = np.zeros_like(x)
-    keep = min(n, resampled.shape[-1])
-    out[..., :keep] = resampled[..., :keep]
-    return out
+    planes = x.reshape(-1, x.shape[-1])
+    corrector = AudioCorrector(rate, planes.shape[0], offset_ms, drift_ms_per_min)
+    return np.concatenate([corrector.add(planes), corrector.finish()], axis=1).reshape(x.shape)
+
+
+class AudioCorrector:
+    """:func:`correct_audio` for audio that arrives block by block, as it is decoded.
+
+    Each block in gives the corrected samples that are ready; :meth:`finish` gives the rest, so that the
+    output is as long as the input. It holds the samples the offset moves past the input so far and the
+    resampler's few milliseconds, never the clip: an hour is corrected in the memory of a second.
+    """
+
+    def __init__(self, rate: int, channels: int, offset_ms: float, drift_ms_per_min: float = 0.0) -> None:
+        if not (isinstance(rate, (int, np.integer)) and rate > 0):
+            raise ValueError(f"rate must be a positive whole number of Hz, not {rate!r}")
+        check_correction(offset_ms, drift_ms_per_min)
+        lead = round(offset_ms * rate / 1000.0)
+        # Slip first (the offset is measured at time 0), then play the rest faster by the exact ratio. Early
+        # audio is padded, not shifted within its length: sped up, its last samples are still needed.
+        self._channels = channels
+        self._resampler = None if drift_ms_per_min == 0.0 else soxr.ResampleStream(
+            rate * speed_ratio(drift_ms_per_min), rate, channels, dtype="float32", quality="VHQ")
+        self._skip = max(lead, 0)
+        self._ready = [self._resampled(np.zeros((channels, max(-lead, 0)), np.float32))]
+        self._taken = 0
+        self._given = 0
+
+    def add(self, block: np.ndarray) -> np.ndarray:
+        """Take the next (channels, m) float32 samples; return the (channels, k) corrected samples now ready."""
+        self._taken += block.shape[1]
+        dropped = min(self._skip, block.shape[1])
+        self._skip -= dropped
+        self._ready.append(self._resampled(block[:, dropped:]))
+        return self._release(self._taken)
+
+    def finish(self) -> np.ndarray:
+        """The corrected samples still held, then silence, up to the input's length."""
+        if self._resampler is not None:
+            self._ready.append(self._resampler.resample_chunk(
+                np.zeros((0, self._channels), np.float32), last=True).T)
+        out = self._release(self._taken)
+        return np.concatenate([out, np.zeros((out.shape[0], self._taken - self._given), np.float32)], axis=1)
+
+    def _resampled(self, block: np.ndarray) -> np.ndarray:
+        if self._resampler is None:
+            return np.asarray(block, np.float32)
+        return self._resampler.resample_chunk(np.ascontiguousarray(block.T, np.float32)).T
+
+    def _release(self, up_to: int) -> np.ndarray:
+        """What is ready, as far as ``up_to`` samples given in all; the rest stays held."""
+        ready = np.concatenate(self._ready, axis=1)
+        count = max(min(ready.shape[1], up_to - self._given), 0)
+        self._ready = [ready[:, count:]]
+        self._given += count
+        return ready[:, :count]
 
 
 def correction_from_sync(sync: SyncResult | dict) -> tuple[float, float]:
@@ -167,18 +191,21 @@ def choose_audio_codec(output: str | os.PathLike[str], source_codec: str) -> str
     return LOSSY_AUDIO_CODEC[ext]
 
 
-def _encode_audio(stream: av.audio.stream.AudioStream, samples: np.ndarray, layout: str) -> list[av.Packet]:
-    """Encode (channels, n) float samples from time 0; the encoder's priming delay stays in the timestamps."""
+def _encoded_audio(stream: av.audio.stream.AudioStream, blocks: Iterable[np.ndarray], layout: str
+                   ) -> Iterator[av.Packet]:
+    """Encode (channels, n) float blocks from time 0 as they come; the encoder's priming delay stays in the
+    timestamps."""
     rate = stream.codec_context.sample_rate
-    packets: list[av.Packet] = []
-    block = 4096
-    for start in range(0, samples.shape[1], block):
-        packets.extend(stream.encode(audio_frame(samples[:, start:start + block], layout, rate, start)))
-    packets.extend(stream.encode(None))
-    return packets
+    start = 0
+    for block in blocks:
+        for first in range(0, block.shape[1], FRAME_SAMPLES):
+            part = block[:, first:first + FRAME_SAMPLES]
+            yield from stream.encode(audio_frame(part, layout, rate, start))
+            start += part.shape[1]
+    yield from stream.encode(None)
 
 
-def _add_audio_stream(out: av.container.OutputContainer, codec: str, audio: AudioChannels,
+def _add_audio_stream(out: av.container.OutputContainer, codec: str, audio: AudioBlocks,
                       metadata: dict[str, str]) -> av.audio.stream.AudioStream:
     stream = out.add_stream(codec, rate=audio.rate, layout=audio.layout)
     if codec == "aac":
@@ -228,20 +255,24 @@ def write_corrected_media(input_path: str | os.PathLike[str], output_path: str |
         check_correction(offset_ms, drift_ms_per_min)
     except ValueError as exc:
         raise MediaError(f"{input_path}: {exc}") from None
-    progress(0.0, "decoding audio")
-    audio = decode_audio_channels(input_path)
-    if channels:
-        if max(channels) >= audio.channels:
-            raise MediaError(f"{input_path}: has {audio.channels} audio channel(s), not channel {max(channels) + 1}")
-        audio = audio.only(channels)
-    video_start = probe(input_path).video_start_s
-    audio_only_output = Path(output_path).suffix.lower() == ".wav"
-    origin = video_start if video_start is not None else audio.start_s
+    media = probe(input_path)
+    audio = stream_audio_channels(input_path, channels or ())
+    origin = media.video_start_s if media.video_start_s is not None else audio.start_s
     effective = offset_at_video_start(offset_ms, drift_ms_per_min, audio.start_s, origin)
-    progress(0.2, "correcting audio")
-    corrected = correct_audio(audio.samples, audio.rate, effective, drift_ms_per_min)
+    corrector = AudioCorrector(audio.rate, audio.channels, effective, drift_ms_per_min)
+    audio_only_output = Path(output_path).suffix.lower() == ".wav"
     codec = choose_audio_codec(output_path, audio.codec)
-    progress(0.5, "writing")
+
+    def corrected() -> Iterator[np.ndarray]:
+        # Decoded, corrected, encoded and muxed a block at a time, between the video packets they play with.
+        done = 0
+        for block in audio.blocks:
+            yield corrector.add(block)
+            done += block.shape[1]
+            progress(min(done / audio.rate / max(media.duration_s, 1e-9), 1.0), "correcting audio")
+        yield corrector.finish()
+
+    progress(0.0, "correcting audio")
     with open_container(input_path) as source, output_file(output_path) as tmp:
         video_in = None if audio_only_output or not source.streams.video else source.streams.video[0]
         ext = Path(output_path).suffix.lower()
@@ -256,8 +287,7 @@ def write_corrected_media(input_path: str | os.PathLike[str], output_path: str |
                 video_out = out.add_stream_from_template(video_in)
                 video_out.metadata.update(video_in.metadata)
             audio_out = _add_audio_stream(out, codec, audio, dict(source.streams.audio[0].metadata))
-            audio_packets = _encode_audio(audio_out, corrected, audio.layout)
-            progress(0.7, "muxing")
+            audio_packets = _encoded_audio(audio_out, corrected(), audio.layout)
             if video_in is not None and video_out is not None:
                 mux_interleaved(out, _copied_video(source, video_in, video_out), audio_packets)
             else:

@@ -7,6 +7,7 @@ an analysis, which reads back only the parts it measures (:func:`spool_audio`).
 
 from __future__ import annotations
 
+import itertools
 import os
 import queue
 import tempfile
@@ -24,8 +25,9 @@ from core.errors import MediaError
 from core.levels import LevelMeter, frame_levels_dbfs
 from core.probe import _short, clip_start_s, open_container, quarter_turns
 
-__all__ = ["AudioChannels", "AudioTrack", "SpooledAudio", "VideoFrame", "decode_audio", "decode_audio_channels",
-           "decode_threads", "decoded_ahead", "default_layout", "iter_video_frames", "key_frame_before", "spool_audio"]
+__all__ = ["AudioBlocks", "AudioChannels", "AudioTrack", "SpooledAudio", "VideoFrame", "decode_audio",
+           "decode_audio_channels", "decode_threads", "decoded_ahead", "default_layout", "iter_video_frames",
+           "key_frame_before", "spool_audio", "stream_audio_channels"]
 
 # What one decoder's frame threads may hold in pictures, and a generous size of one picture per pixel (10-bit
 # 4:2:2 is 4 bytes a pixel; a thread holds about one picture being decoded besides its references).
@@ -255,9 +257,7 @@ def spool_audio(path: str | os.PathLike[str], rate: int | None = 16000,
     """
     path = os.fspath(path)
     source_rate, count, _, _ = _audio_facts(path)
-    missing = [c for c in channels if not 0 <= c < count]
-    if missing:
-        raise MediaError(f"{path}: has {count} audio channel(s); channel {missing[0] + 1} is not there")
+    _check_channels(path, count, channels)
     out_rate = rate or source_rate
     meter = LevelMeter(out_rate)
     file = tempfile.TemporaryFile(prefix="lipalign-audio-")  # noqa: SIM115 (it lives on in the SpooledAudio)
@@ -466,24 +466,65 @@ class AudioChannels:
     def channels(self) -> int:
         return int(self.samples.shape[0])
 
-    def only(self, channels: Sequence[int]) -> AudioChannels:
-        """These channels (0-based, in this order) alone, with the default layout for their count."""
-        picked = self.samples[list(channels)]
-        return replace(self, samples=picked, layout=default_layout(picked.shape[0]))
+
+@dataclass(frozen=True)
+class AudioBlocks:
+    """:class:`AudioChannels` as it is decoded: ``blocks`` yields (channels, n) float32 samples in turn, the first
+    playing at ``start_s``; read them once."""
+
+    blocks: Iterator[np.ndarray]
+    rate: int
+    start_s: float
+    layout: str
+    codec: str
+    channels: int
+
+
+def _check_channels(path: str, count: int, channels: Sequence[int]) -> None:
+    missing = [c for c in channels if not 0 <= c < count]
+    if missing:
+        raise MediaError(f"{path}: has {count} audio channel(s); channel {missing[0] + 1} is not there")
+
+
+def stream_audio_channels(path: str | os.PathLike[str], channels: Sequence[int] = ()) -> AudioBlocks:
+    """Decode the first audio stream of ``path`` block by block, without downmixing or resampling, so that a
+    file of any length is corrected in the memory of a second of it.
+
+    ``channels`` (0-based, in this order) are the only ones kept when given, with the default layout for their
+    count.
+
+    Raises
+    ------
+    MediaError
+        No audio stream, nothing decodable in it, or a channel that is not in the file.
+    """
+    path = os.fspath(path)
+    rate, count, layout, codec = _audio_facts(path)
+    _check_channels(path, count, channels)
+    decoded = _planar_audio(path)
+    first = next(decoded, None)
+    while first is not None and first[1].shape[1] == 0:
+        first = next(decoded, None)
+    if first is None:
+        raise MediaError(f"{path}: the audio stream has no samples")
+    picked = list(channels)
+
+    def blocks() -> Iterator[np.ndarray]:
+        for _, planes in itertools.chain([first], decoded):
+            yield np.ascontiguousarray(planes[picked]) if picked else planes
+
+    return AudioBlocks(blocks(), rate, first[0], default_layout(len(picked)) if picked else layout, codec,
+                       len(picked) or count)
 
 
 def decode_audio_channels(path: str | os.PathLike[str]) -> AudioChannels:
-    """Decode the first audio stream of ``path`` without downmixing or resampling.
+    """Decode the first audio stream of ``path`` without downmixing or resampling, held in memory.
 
     Raises
     ------
     MediaError
         No audio stream, or nothing decodable in it.
     """
-    path = os.fspath(path)
-    rate, _, layout, codec = _audio_facts(path)
-    blocks = list(_planar_audio(path))
-    if sum(planes.shape[1] for _, planes in blocks) == 0:
-        raise MediaError(f"{path}: the audio stream has no samples")
-    samples = np.concatenate([planes for _, planes in blocks], axis=1).astype(np.float32, copy=False)
-    return AudioChannels(samples, rate, blocks[0][0], layout, codec)
+    audio = stream_audio_channels(path)
+    samples = np.concatenate(list(audio.blocks), axis=1).astype(np.float32, copy=False)
+    return AudioChannels(samples, audio.rate, audio.start_s, audio.layout, audio.codec)

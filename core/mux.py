@@ -73,7 +73,7 @@ def moved_packets(packets: Iterable[av.Packet], shift: int | None, stream: av.st
 
 
 def mux_interleaved(out: av.container.OutputContainer, leading: Iterable[av.Packet],
-                    following: list[av.Packet]) -> None:
+                    following: Iterable[av.Packet]) -> None:
     """Mux the ``leading`` packets as they come, slotting each of ``following`` in before the first later one.
 
     Both sequences must already be in decode order and carry their output stream and timestamps.

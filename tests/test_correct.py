@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import hashlib
+import tracemalloc
 from itertools import pairwise
 from pathlib import Path
 
 import av
 import numpy as np
 import pytest
+from media_factory import write_clip
 from remux import delayed, display_rotation, quantized, rotated_clip, with_audio
 
 from core.compare import gcc_phat
 from core.correct import (
+    AudioCorrector,
     correct_audio,
     correction_from_sync,
     offset_at_video_start,
-    shift_samples,
     speed_ratio,
     write_corrected_audio_file,
     write_corrected_media,
@@ -27,13 +29,29 @@ from core.model import SyncResult
 from core.probe import probe
 
 
-def test_shift_samples_pads_and_trims_keeping_length():
+def test_a_slip_pads_and_trims_keeping_length():
     x = np.arange(1, 7, dtype=np.float32)
-    assert shift_samples(x, 2).tolist() == [0, 0, 1, 2, 3, 4]
-    assert shift_samples(x, -2).tolist() == [3, 4, 5, 6, 0, 0]
-    assert shift_samples(x, 9).tolist() == [0] * 6
+    # At 1 kHz a millisecond is a sample: audio early by 2 ms is moved 2 samples later, and so on.
+    assert correct_audio(x, 1000, -2.0).tolist() == [0, 0, 1, 2, 3, 4]
+    assert correct_audio(x, 1000, 2.0).tolist() == [3, 4, 5, 6, 0, 0]
+    assert correct_audio(x, 1000, -9.0).tolist() == [0] * 6
     stereo = np.stack([x, -x])
-    assert shift_samples(stereo, -1)[1].tolist() == [-2, -3, -4, -5, -6, 0]
+    assert correct_audio(stereo, 1000, 1.0)[1].tolist() == [-2, -3, -4, -5, -6, 0]
+
+
+@pytest.mark.parametrize(("offset_ms", "drift_ms_per_min"), [
+    (0.0, 0.0), (12.3, 0.0), (-57.0, 0.0), (4000.0, 0.0), (-4000.0, 0.0),
+    (12.3, 30.0), (-57.0, -600.0), (4000.0, 90.0), (-4000.0, -90.0),
+])
+def test_audio_corrected_block_by_block_is_the_audio_corrected_whole(offset_ms, drift_ms_per_min):
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 48000 * 3)).astype(np.float32)
+    corrector = AudioCorrector(48000, 2, offset_ms, drift_ms_per_min)
+    parts = [corrector.add(block) for block in np.split(x, np.sort(rng.integers(0, x.shape[1], 30)), axis=1)]
+    # Never more out than in so far: what a block gives can be written at once.
+    assert all(sum(p.shape[1] for p in parts[:k + 1]) <= x.shape[1] for k in range(len(parts)))
+    streamed = np.concatenate([*parts, corrector.finish()], axis=1)
+    np.testing.assert_array_equal(streamed, correct_audio(x, 48000, offset_ms, drift_ms_per_min))
 
 
 def test_offset_is_applied_to_the_sample_not_the_frame():
@@ -207,6 +225,24 @@ def test_corrected_audio_file_for_the_plugin(corpus, tmp_path):
     assert lag == pytest.approx(0.020 * 44100, abs=0.05)
     with pytest.raises(MediaError):
         write_corrected_audio_file(source, tmp_path / "x.mp4", 0.0)
+
+
+def test_a_long_recording_is_corrected_in_the_memory_of_a_second(tmp_path):
+    rate = 48000
+    t = np.arange(rate * 180) / rate  # three minutes: 35 MB as float32, twice that held whole and corrected
+    sound = (0.2 * np.sin(2 * np.pi * 440 * t) * (np.sin(2 * np.pi * 0.7 * t) > 0)).astype(np.float32)
+    source = write_clip(tmp_path / "recorder.wav", None, audio=sound, rate=rate, audio_codec="pcm_s24le")
+    out = tmp_path / "corrected.wav"
+    tracemalloc.start()
+    try:
+        written = write_corrected_audio_file(source, out, 25.0, 12.0)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 4e6
+    expected = correct_audio(decode_audio_channels(source).samples, rate, 25.0, 12.0)
+    np.testing.assert_allclose(decode_audio_channels(out).samples, expected, atol=2**-22)
+    assert written.applied_slip_samples == -1200
 
 
 def test_bad_inputs_are_media_errors(tmp_path, corpus):
