@@ -25,6 +25,8 @@ own (the process and its workers, sampled from /proc): "analysis s" is ``analyze
 of analysis to decoding; the share of the file's media seconds whose frames were analysed. Targets: 60 min
 answered in at most 60 s and 10 min (1080p and 4K) in at most 20 s, on two cores; the 20 s clip in at most
 1.5 x its decoding; peak memory under 1024 MB for every file. The time targets are judged on "analysis s".
+After each progressive analysis, ``lipalign fix``'s work (``write_corrected_media`` with the offset and drift
+measured) runs on the file in a fresh process as well: its time and peak memory, the copy deleted after.
 
 By default the analysis is the progressive one (``AnalysisOptions(full=False)``); ``--full`` adds the same files
 analysed on every frame for comparison. ``--media-only`` makes the files and times their decoding, no analysis;
@@ -288,6 +290,16 @@ if __name__ == "__main__":
 """
 
 
+FIX_CODE = """
+import json, time
+from core.correct import write_corrected_media
+if __name__ == "__main__":
+    start = time.perf_counter()
+    write_corrected_media({path!r}, {out!r}, {offset_ms!r}, {drift_ms_per_min!r})
+    print(json.dumps({{"fix_s": time.perf_counter() - start}}))
+"""
+
+
 def child_json(code: str) -> tuple[float, float, dict]:
     """Wall time, peak resident memory (MB) and the last JSON line printed of a fresh Python running ``code``."""
     wall, peak, out = run_child(code)
@@ -301,6 +313,18 @@ def analyse(path: Path, full: bool) -> dict:
     """The analysis of ``path`` in a fresh process: its result, times and peak memory."""
     wall, peak, result = child_json(ANALYZE_CODE.format(path=str(path), full=full))
     return {**result, "cli_s": wall, "peak_mb": peak}
+
+
+def corrected_copy(path: Path, offset_ms: float, drift_ms_per_min: float) -> dict:
+    """``lipalign fix``'s work on ``path`` (the correction measured), in a fresh process: its time and peak
+    memory. The copy is deleted."""
+    out = path.with_name(f"{path.stem}.fixed{path.suffix}")
+    try:
+        _, peak, result = child_json(FIX_CODE.format(path=str(path), out=str(out), offset_ms=offset_ms,
+                                                     drift_ms_per_min=drift_ms_per_min))
+    finally:
+        out.unlink(missing_ok=True)
+    return {**result, "fix_peak_mb": peak, "fix_memory_ok": peak < MEMORY_LIMIT_MB}
 
 
 # --- the table ----------------------------------------------------------------------------------------------------
@@ -350,6 +374,15 @@ def print_table(rows: list[dict]) -> None:
               f"| {r['confidence']:.2f} {r['verdict']} "
               f"| {mark(r['time_ok'])} (<= {r['time_limit_s']:.1f} s) | {mark(r['memory_ok'])} "
               f"| {mark(r['offset_ok'])} | {mark(r['drift_ok'])} |")
+
+
+def print_fix_table(rows: list[dict]) -> None:
+    print("\n| file | fix s | decode s | fix / decode | fix peak MB | memory |")
+    print("|" + "---|" * 6)
+    for r in rows:
+        if "fix_s" in r:
+            print(f"| {r['file']} | {r['fix_s']:.1f} | {r['decode_s']:.1f} | {r['fix_s'] / r['decode_s']:.2f} "
+                  f"| {r['fix_peak_mb']:.0f} | {mark(r['fix_memory_ok'])} |")
 
 
 def print_memory_against_length(rows: list[dict]) -> None:
@@ -422,10 +455,14 @@ def main() -> int:
         for full in (False, True) if args.full else (False,):
             for spec, path, sidecar, decode in made.values():
                 row = judged(spec, sidecar["duration_s"], decode, analyse(path, full), baseline_ms)
+                if not full:
+                    row |= corrected_copy(path, row["offset_ms"] or 0.0, row["drift_ms_per_min"] or 0.0)
                 figures["rows"].append({"file": spec.name, "duration_s": sidecar["duration_s"], "full": full, **row})
                 print(f"{spec.name} full={full}: {row['analysis_s']:.1f} s", file=sys.stderr, flush=True)
         print_table(figures["rows"])
         print_memory_against_length(figures["rows"])
+        print("\n## fix: a corrected copy of each file (its measured offset and drift), in a fresh process")
+        print_fix_table(figures["rows"])
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1))
     return 0
