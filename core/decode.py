@@ -13,7 +13,7 @@ import queue
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import IO
 
@@ -71,26 +71,26 @@ def _sample_range(start_s: float, end_s: float, rate: int, size: int) -> tuple[i
     return first, min(max(round(end_s * rate), first), size)
 
 
+@dataclass(frozen=True, eq=False)
 class SpooledAudio:
     """A file's mono audio decoded once into a temporary file, so that memory does not grow with its length.
 
-    Holds what whole-file checks need (``levels_dbfs``, ``peak_dbfs``, the length) and reads the parts a
-    measurement needs back as :class:`AudioTrack` (:meth:`between`), sample for sample what
+    Holds what whole-file checks need (``levels_dbfs``, ``peak_dbfs``, the length in samples, ``size``) and
+    reads the parts a measurement needs back as :class:`AudioTrack` (:meth:`between`), sample for sample what
     :func:`decode_audio` gives. Close it (or use it as a context manager) to free the file; the file has no
     name that outlives the process.
     """
 
-    def __init__(self, file: IO[bytes], size: int, rate: int, start_s: float, source_rate: int, channels: int,
-                 peak_dbfs: float, levels_dbfs: np.ndarray) -> None:
-        self._file = file
-        self._lock = threading.Lock()  # one position for reads from several threads
-        self.size = size
-        self.rate = rate
-        self.start_s = start_s
-        self.source_rate = source_rate
-        self.channels = channels
-        self.peak_dbfs = peak_dbfs
-        self.levels_dbfs = levels_dbfs
+    file: IO[bytes] = field(repr=False)
+    size: int
+    rate: int
+    start_s: float
+    source_rate: int
+    channels: int
+    peak_dbfs: float
+    levels_dbfs: np.ndarray = field(repr=False)
+    # One file position for reads from several threads.
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @property
     def duration_s(self) -> float:
@@ -101,8 +101,8 @@ class SpooledAudio:
         first, last = _sample_range(start_s - self.start_s, end_s - self.start_s, self.rate, self.size)
         samples = np.empty(last - first, np.float32)
         with self._lock:
-            self._file.seek(first * samples.itemsize)
-            read = self._file.readinto(memoryview(samples).cast("B"))
+            self.file.seek(first * samples.itemsize)
+            read = self.file.readinto(memoryview(samples).cast("B"))
         if read != samples.nbytes:
             raise MediaError("the temporary copy of the decoded audio ended early")
         return AudioTrack(samples, self.rate, self.start_s + first / self.rate, self.source_rate, self.channels,
@@ -113,7 +113,7 @@ class SpooledAudio:
         return self.between(self.start_s, self.start_s + self.duration_s)
 
     def close(self) -> None:
-        self._file.close()
+        self.file.close()
 
     def __enter__(self) -> SpooledAudio:
         return self

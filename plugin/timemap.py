@@ -51,9 +51,7 @@ def parse_rate(value: str | float | int | Fraction) -> Fraction:
     ValueError
         Not a positive number.
     """
-    if isinstance(value, Fraction):
-        return parse_fps(value)
-    return parse_fps(str(value).strip().upper().replace("NDF", "").replace("DF", "").strip())
+    return parse_fps(str(value).upper().replace("NDF", "").replace("DF", "").strip())
 
 
 def parse_frame_rate(setting: str | float, drop_frame_setting: str | int | bool | None = None) -> FrameRate:
