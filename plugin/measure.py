@@ -150,6 +150,13 @@ class Measurer:
             self._heard[key] = estimate_sync(face, laid, fps=float(rate), settings=self.settings)
         return self._heard[key]
 
+    def release_sounds(self) -> None:
+        """Close the temporary files of the sounds read so far (a recorder's file spools to gigabytes); a later
+        measurement that needs one reads it again."""
+        for sound in self._sounds.values():
+            sound.close()
+        self._sounds.clear()
+
     def _sound(self, path: str, channels: tuple[int, ...]) -> SpooledAudio:
         """The channels ``channels`` of ``path`` (all when empty) mixed to mono at the analysis rate, kept in a
         temporary file (a recorder's file can run for hours) and read back a cut at a time."""

@@ -205,6 +205,7 @@ def measure_timeline(resolve: Any, *, scope: str = "timeline", strategy: str = "
                              "those can be changed")
     finally:
         measurer.progress = no_progress
+        measurer.release_sounds()
     if found.complete:  # a cancelled run's progress would only raise again
         progress(1.0, "measured")
     return found
@@ -259,6 +260,7 @@ def apply_measurement(measured: TimelineMeasurement, *, ticked: Collection[str] 
                 _add_legend(session, original)
     finally:
         session.restore_page()
+        measurer.release_sounds()
     progress(1.0, "done")
     notes = list(reading.notes)
     if apply and not edited:

@@ -30,10 +30,11 @@ from kit.project import (
     uncoloured,
 )
 
+import plugin.measure as sound_reading
 from core.correct import write_corrected_media
 from plugin.audit import audit_records
 from plugin.resolve_api import ResolveUnsupported
-from plugin.timeline import align_timeline, revert_timeline
+from plugin.timeline import align_timeline, apply_measurement, measure_timeline, revert_timeline
 
 BASE = "real/videoretalking__3.mp4"  # 25 fps, 5 s close-up
 LIPS = "real/dfrf__cnn2_25fps.mp4"  # 25 fps news anchor, 71 s, measures confidently
@@ -428,3 +429,21 @@ def test_sound_sitting_off_its_picture_is_flagged_when_the_media_cannot_be_measu
     assert {i.GetClipColor() for i in audio_items(dup) if i.GetName() == "sync.mp4"} == {"Pink"}
     assert record(resolve, "sync.mp4").outcome == "check"
     assert revert_timeline(resolve)["failed"] == [] and content(dup) == before
+
+
+def test_recorder_sound_spooled_for_a_measurement_is_released_when_it_is_done(take, monkeypatch):
+    # A day's recorder file spools to gigabytes in the temporary folder: it must not wait for the garbage
+    # collector (or, on Windows, keep its disk space while the panel stays open).
+    spooled, original = [], sound_reading.spool_audio
+
+    def spool(*args, **kwargs):
+        spooled.append(original(*args, **kwargs))
+        return spooled[-1]
+
+    monkeypatch.setattr(sound_reading, "spool_audio", spool)
+    resolve = new_project()
+    place_double_system(resolve, take, 400, 17)
+    measured = measure_timeline(resolve, tolerance="itu-bt1359")
+    assert spooled and all(sound.file.closed for sound in spooled)
+    applied = apply_measurement(measured)
+    assert applied["clips"][0]["action"] == "slip" and all(sound.file.closed for sound in spooled)
