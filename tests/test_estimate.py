@@ -24,9 +24,9 @@ from core.estimate.confidence import (
     share_bounds,
 )
 from core.estimate.correlation import CHANCE_RHO, canonical_correlation, excess_correlation, projected_correlation
-from core.estimate.drift import aligning_drift, drift_interval, find_splices, jackknife_groups
+from core.estimate.drift import drift_interval, find_splices, fit_drift, jackknife_groups, line_drift
 from core.estimate.fitted import FittedModel
-from core.estimate.moments import STEP_MS, LagMoments, block_moments, lagged_sums, shift_lags
+from core.estimate.moments import LagMoments, block_moments, lagged_sums, shift_lags
 from core.estimate.peak import find_peak, prominence
 from core.estimate.speaker import band_pass, fit_speaker_model, speaker_moments
 from core.estimate.sync import STRETCH_S, stretches_disagree
@@ -443,45 +443,52 @@ def test_window_confidence_comes_from_the_same_calibration(looped_clip):
     assert Calibration(calibration.weights, calibration.intercept, calibration.threshold).confidence(weak) < 0.5
 
 
-def blocks_at(spans: list[tuple[float, float]]) -> LagMoments:
-    """Moments with only their blocks' times filled in: what grouping for the jackknife looks at."""
-    span = np.array(spans, dtype=float)
-    empty = np.zeros((len(spans), 1, 1, 1))
-    return LagMoments(np.zeros(1), empty, empty, empty, span.mean(axis=1), span)
-
-
 def test_the_drift_jackknife_leaves_out_whole_excerpts_of_a_file_read_in_windows():
-    # Read in one go: twelve 5 s blocks are cut into ten runs of one or two blocks.
-    whole = jackknife_groups(blocks_at([(5.0 * k, 5.0 * k + 5.0) for k in range(12)]), 10)
+    # Read in one go: twelve 5 s windows are cut into ten runs of one or two windows.
+    whole = jackknife_groups(np.array([(5.0 * k, 5.0 * k + 5.0) for k in range(12)]), 10)
     assert [g.tolist() for g in whole[:3]] == [[0, 1], [2, 3], [4]] and len(whole) == 10
-    # Read in four windows of two blocks each (given out of order): each window is left out whole, because
+    # Read in four excerpts of two windows each (given out of order): each excerpt is left out whole, because
     # the lag wanders alike within seconds of speech.
-    windows = [(0.0, 5.0), (5.0, 10.0), (300.0, 305.0), (305.0, 310.0), (590.0, 595.0), (595.0, 600.0),
-               (150.0, 155.0), (155.0, 160.0)]
-    groups = jackknife_groups(blocks_at(windows), 10)
+    spans = np.array([(0.0, 5.0), (5.0, 10.0), (300.0, 305.0), (305.0, 310.0), (590.0, 595.0), (595.0, 600.0),
+                      (150.0, 155.0), (155.0, 160.0)])
+    groups = jackknife_groups(spans, 10)
     assert [sorted(g.tolist()) for g in groups] == [[0, 1], [6, 7], [2, 3], [4, 5]]
-    assert len(jackknife_groups(blocks_at(windows), 2)) == 2
+    assert len(jackknife_groups(spans, 2)) == 2
 
 
-def drifting_blocks(drift_ms_per_min: float, times_s: np.ndarray, max_lag: int = 300) -> LagMoments:
-    """Blocks whose correlation peaks sharply (a triangle two lag steps wide) at the lag a drift puts there."""
-    lags = np.arange(-max_lag, max_lag + 1)
-    peaks = 5.0 + drift_ms_per_min * times_s / 60.0 / STEP_MS
-    rho = 0.5 * np.maximum(0.0, 1.0 - np.abs(lags[None, :] - peaks[:, None]) / 2.0)
-    first = np.zeros((times_s.size, lags.size, 2, 2))
-    first[..., 0, 0], first[..., 1, 1] = 500.0, 500.0 * rho
-    squares = np.full((times_s.size, lags.size, 1, 1), 500.0)
-    return LagMoments(lags, first, squares, squares.copy(), times_s, np.stack([times_s - 2.5, times_s + 2.5], axis=1))
+def drifting_windows(drift_ms_per_min: float, times_s: np.ndarray, wander_ms: float,
+                     seed: int = 0) -> list[SyncWindow]:
+    """5 s windows whose offsets follow a drift from 120 ms, each off by up to ``wander_ms`` (what is said moves
+    a window's peak), and one in twelve a chance peak far away."""
+    rng = np.random.default_rng(seed)
+    offsets = 120.0 + drift_ms_per_min * times_s / 60.0 + rng.uniform(-wander_ms, wander_ms, times_s.size)
+    offsets[5::12] = rng.uniform(-900.0, 900.0, offsets[5::12].size)
+    return [SyncWindow(t - 2.5, t + 2.5, float(o), 0.9) for t, o in zip(times_s, offsets, strict=True)]
 
 
 @pytest.mark.parametrize("drift", [6.3, 7.1, -3.7])
-def test_a_drift_over_an_hour_is_read_finer_than_the_coarse_search_steps(drift):
-    # Over an hour a step of 2.5 ms/min moves the far end by 15 lag steps, far wider than the peak: a parabola
-    # through the coarse steps was off by up to 0.35 ms/min, its interval missing the truth.
-    moments = drifting_blocks(drift, np.linspace(2.5, 3597.5, 24))
-    assert aligning_drift(moments, 30.0) == pytest.approx(drift, abs=0.05)
-    reading, low, high = drift_interval(moments, 30.0)
-    assert reading == pytest.approx(drift, abs=0.05) and low <= drift <= high
+def test_a_drift_over_an_hour_is_read_to_a_fraction_of_a_ms_per_min(drift):
+    # Over an hour 0.33 ms/min moves the far end by 20 ms, half a frame at 25 fps: the windows' offsets, each
+    # within 15 ms, pin the slope down well inside that, and a chance peak does not pull it.
+    windows = drifting_windows(drift, np.linspace(2.5, 3597.5, 24), wander_ms=15.0)
+    reading, interval = fit_drift(windows, 25.0, 150.0)
+    assert reading == pytest.approx(drift, abs=0.2) and interval[0] <= drift <= interval[1]
+
+
+def test_the_line_through_window_offsets_resists_chance_peaks_and_a_wander_is_no_drift():
+    times = np.arange(2.5, 70.0, 5.0)
+    spans = np.stack([times - 2.5, times + 2.5], axis=1)
+    windows = drifting_windows(60.0, times, wander_ms=10.0)
+    offsets = np.array([w.offset_ms for w in windows])
+    assert line_drift(times, offsets) == pytest.approx(60.0, abs=6.0)
+    _, low, high = drift_interval(times, offsets, spans)
+    assert 0 < low <= 60.0 <= high
+    assert fit_drift(windows, 25.0, 150.0)[0] == pytest.approx(60.0, abs=6.0)
+    # The lag drops 40 ms towards the middle and rises again: both halves slope, but opposite ways.
+    dip = [replace(w, offset_ms=120.0 - 40.0 * (1 - abs(t - 35.0) / 35.0)) for w, t in zip(windows, times, strict=True)]
+    assert fit_drift(dip, 25.0, 150.0)[0] == 0.0
+    # Too short a span, or too few windows, says nothing about drift.
+    assert fit_drift(windows[:3], 25.0, 150.0) == (0.0, None)
 
 
 def test_a_splice_is_placed_at_the_window_boundary_nearest_the_step():

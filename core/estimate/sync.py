@@ -367,7 +367,7 @@ def measure(inputs: SyncInputs, model: FittedModel, search_ms: float) -> Measure
                    for b in range(moments.first.shape[0])]
     offsets = [SyncWindow(float(a), float(b), p.lag_ms if p is not None and p.interior else None, 0.0)
                for (a, b), p in zip(moments.block_span_s, block_peaks, strict=True)]
-    drift, drift_interval = fit_drift(offsets, moments, inputs.fps, inputs.settings.max_drift_ms_per_min)
+    drift, drift_interval = fit_drift(offsets, inputs.fps, inputs.settings.max_drift_ms_per_min)
     own_block_lags, own_curve = inputs.own_correlation(search_ms, drift)
     windows = [_window(inputs, moments, b, peak, own_block_lags[b], model, search_ms, drift, stretches)
                for b, peak in enumerate(block_peaks)]
