@@ -487,7 +487,7 @@ def test_the_line_through_window_offsets_resists_chance_peaks_and_a_wander_is_no
     # The lag drops 40 ms towards the middle and rises again: both halves slope, but opposite ways.
     dip = [replace(w, offset_ms=120.0 - 40.0 * (1 - abs(t - 35.0) / 35.0)) for w, t in zip(windows, times, strict=True)]
     assert fit_drift(dip, 25.0, 150.0)[0] == 0.0
-    # Too short a span, or too few windows, says nothing about drift.
+    # Too few windows say nothing about drift.
     assert fit_drift(windows[:3], 25.0, 150.0) == (0.0, None)
 
 
