@@ -24,7 +24,14 @@ from core.estimate.confidence import (
     share_bounds,
 )
 from core.estimate.correlation import CHANCE_RHO, canonical_correlation, excess_correlation, projected_correlation
-from core.estimate.drift import drift_interval, find_splices, fit_drift, jackknife_groups, line_drift
+from core.estimate.drift import (
+    anchored_offsets,
+    drift_interval,
+    find_splices,
+    fit_drift,
+    jackknife_groups,
+    line_drift,
+)
 from core.estimate.fitted import FittedModel
 from core.estimate.moments import LagMoments, block_moments, lagged_sums, shift_lags
 from core.estimate.peak import find_peak, prominence
@@ -489,6 +496,26 @@ def test_the_line_through_window_offsets_resists_chance_peaks_and_a_wander_is_no
     assert fit_drift(dip, 25.0, 150.0)[0] == 0.0
     # Too few windows say nothing about drift.
     assert fit_drift(windows[:3], 25.0, 150.0) == (0.0, None)
+
+
+def test_windows_are_read_near_the_whole_clip_so_chance_peaks_elsewhere_do_not_hide_a_drift():
+    # Eleven 5 s windows drifting 60 ms/min about +80 ms, each with a modest peak on the line; seven also
+    # peak higher by chance half a second or more away, as a window of little speech does over a wide search.
+    times = np.arange(2.5, 55.0, 5.0)
+    spans = np.stack([times - 2.5, times + 2.5], axis=1)
+    lags = np.arange(-150, 151)
+    true_steps = (80.0 + 60.0 * (times - 27.5) / 60.0) / 10.0
+    curves = 0.3 * np.exp(-0.5 * ((lags[None, :] - true_steps[:, None]) / 4.0) ** 2)
+    rng = np.random.default_rng(3)
+    for k in (0, 2, 3, 5, 6, 8, 9):
+        chance = rng.choice([-1, 1]) * rng.uniform(50, 140)
+        curves[k] += 0.6 * np.exp(-0.5 * ((lags - chance) / 4.0) ** 2)
+    everywhere = [SyncWindow(a, b, find_peak(curve, lags, 150).lag_ms, 0.0)
+                  for (a, b), curve in zip(spans, curves, strict=True)]
+    assert fit_drift(everywhere, 25.0, 150.0)[0] == 0.0
+    windows = anchored_offsets(curves, lags, spans, 80.0, 25.0, 150.0)
+    assert [w.offset_ms for w in windows] == pytest.approx(true_steps * 10.0, abs=1.0)
+    assert fit_drift(windows, 25.0, 150.0)[0] == pytest.approx(60.0, abs=1.0)
 
 
 def test_a_splice_is_placed_at_the_window_boundary_nearest_the_step():

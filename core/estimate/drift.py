@@ -2,6 +2,11 @@
 
 A rate mismatch moves the offset at the same pace from start to end, so drift is the slope of the line
 through the windows' offsets; a splice is a step in the window offsets that stays.
+
+For the drift, each window's offset is sought only within the reach of a drift from the whole clip's
+peak (:func:`anchored_offsets`): a window searched over the whole range peaks by chance anywhere in it
+wherever its few seconds of mouth and sound say little, and a line cannot tell such a peak from the
+drift once half the windows have one.
 """
 
 from __future__ import annotations
@@ -9,10 +14,12 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
+from core.estimate.moments import STEP_MS
+from core.estimate.peak import find_peak
 from core.model import SyncWindow
 
-__all__ = ["MIN_DRIFT_SPAN_S", "MIN_DRIFT_WINDOWS", "drift_interval", "find_splices", "fit_drift", "jackknife_groups",
-           "line_drift"]
+__all__ = ["MIN_DRIFT_SPAN_S", "MIN_DRIFT_WINDOWS", "anchored_offsets", "drift_interval", "find_splices", "fit_drift",
+           "jackknife_groups", "line_drift"]
 
 # Drift needs window offsets spread over at least this span, and at least this many of them.
 MIN_DRIFT_SPAN_S = 20.0
@@ -50,6 +57,38 @@ def fit_drift(windows: list[SyncWindow], fps: float, max_drift_ms_per_min: float
     if any(np.sign(line_drift(times[half], offsets[half])) != np.sign(drift) for half in halves):
         return 0.0, interval
     return drift, interval
+
+
+def anchored_offsets(curves: np.ndarray, lags: np.ndarray, spans_s: np.ndarray, anchor_ms: float, fps: float,
+                     max_drift_ms_per_min: float) -> list[SyncWindow]:
+    """Windows whose offset is the peak of their own correlation within the reach of a drift from
+    ``anchor_ms``, the peak of the whole clip read as if it had none.
+
+    Summed without drift, the clip peaks at about the offset of its middle; a drift of at most
+    ``max_drift_ms_per_min`` moves the offset at either end of the windows' span by at most half the span
+    times that rate, and one frame more allows for where between frames the anchor was read. A window
+    whose highest point in that reach lies at its edge has no offset of its own (``None``), as in
+    :func:`~core.estimate.peak.find_peak`.
+
+    Parameters
+    ----------
+    curves : np.ndarray, shape (n, lags)
+        Each window's correlation against lag.
+    lags : np.ndarray, shape (lags,)
+        The lags, in 10 ms steps.
+    spans_s : np.ndarray, shape (n, 2)
+        Each window's (start, end), media seconds.
+    anchor_ms, fps, max_drift_ms_per_min : float
+        The whole clip's peak (ms), the frame rate, and the largest drift to look for.
+    """
+    reach_ms = max_drift_ms_per_min / 60.0 * float(np.ptp(spans_s.mean(axis=1))) / 2.0 + 1000.0 / fps
+    anchor_steps = round(anchor_ms / STEP_MS)
+    windows = []
+    for curve, (start, end) in zip(curves, spans_s, strict=True):
+        peak = find_peak(curve, lags - anchor_steps, int(np.ceil(reach_ms / STEP_MS)))
+        offset = peak.lag_ms + anchor_steps * STEP_MS if peak is not None and peak.interior else None
+        windows.append(SyncWindow(float(start), float(end), offset, 0.0))
+    return windows
 
 
 def line_drift(times_s: np.ndarray, offsets_ms: np.ndarray) -> float:

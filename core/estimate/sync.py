@@ -4,8 +4,8 @@
 2. The cross-speaker model (:mod:`core.estimate.speaker`) turns each into one band-passed signal; their
    weighted moments per five-second block and per lag (:mod:`core.estimate.moments`) give a signed
    correlation against lag for every block and, summed, for the whole clip.
-3. Each block's peak is a window estimate; a robust line through them is the drift
-   (:mod:`core.estimate.drift`). The whole clip's curve, every block shifted by the lag the drift
+3. Each block's peak is a window estimate; a robust line through the blocks' peaks near the whole
+   clip's is the drift (:mod:`core.estimate.drift`). The whole clip's curve, every block shifted by the lag the drift
    implies there, peaks at the offset (:mod:`core.estimate.peak`). A peak at the edge of the range
    widens the search, up to ±5 s.
 4. Two independent readings check it: the clip's own canonical correlation (fitted to this clip
@@ -37,7 +37,7 @@ from core.estimate.bilabial import (
 )
 from core.estimate.confidence import Evidence
 from core.estimate.correlation import excess_correlation, projected_correlation
-from core.estimate.drift import find_splices, fit_drift
+from core.estimate.drift import anchored_offsets, find_splices, fit_drift
 from core.estimate.fitted import FittedModel, load_fitted_model
 from core.estimate.moments import (
     STEP_MS,
@@ -363,11 +363,13 @@ def measure(inputs: SyncInputs, model: FittedModel, search_ms: float) -> Measure
                              for signal, s in zip(signals, streams, strict=True)])
 
     moments, stretches = cut_into(streams[0].block_len), cut_into(round(STRETCH_S * GRID_RATE))
-    block_peaks = [find_peak(projected_correlation(*moments.block(b)), moments.lags, search_steps)
-                   for b in range(moments.first.shape[0])]
-    offsets = [SyncWindow(float(a), float(b), p.lag_ms if p is not None and p.interior else None, 0.0)
-               for (a, b), p in zip(moments.block_span_s, block_peaks, strict=True)]
-    drift, drift_interval = fit_drift(offsets, inputs.fps, inputs.settings.max_drift_ms_per_min)
+    curves = np.array([projected_correlation(*moments.block(b)) for b in range(moments.first.shape[0])])
+    block_peaks = [find_peak(curve, moments.lags, search_steps) for curve in curves]
+    anchor = find_peak(projected_correlation(*combined_moments(moments, 0.0)), moments.lags, search_steps)
+    max_drift = inputs.settings.max_drift_ms_per_min
+    drift, drift_interval = (0.0, None) if anchor is None else fit_drift(
+        anchored_offsets(curves, moments.lags, moments.block_span_s, anchor.lag_ms, inputs.fps, max_drift),
+        inputs.fps, max_drift)
     own_block_lags, own_curve = inputs.own_correlation(search_ms, drift)
     windows = [_window(inputs, moments, b, peak, own_block_lags[b], model, search_ms, drift, stretches)
                for b, peak in enumerate(block_peaks)]
