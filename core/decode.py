@@ -51,6 +51,11 @@ class AudioTrack:
     peak_dbfs: float
 
     @property
+    def size(self) -> int:
+        """Length in samples."""
+        return self.samples.size
+
+    @property
     def duration_s(self) -> float:
         return self.samples.size / self.rate
 
@@ -59,16 +64,26 @@ class AudioTrack:
         """Levels of its :data:`~core.levels.LEVEL_FRAME_S` frames from the first sample (dBFS)."""
         return frame_levels_dbfs(self.samples, self.rate)
 
+    def read(self, first: int, last: int) -> np.ndarray:
+        """Samples ``[first, last)`` counted from the first one (clipped to what there is): (n,) float32, a view."""
+        first, last = _clipped(first, last, self.size)
+        return self.samples[first:last]
+
     def between(self, start_s: float, end_s: float) -> AudioTrack:
         """The part between media seconds ``start_s`` and ``end_s`` (clipped to what there is)."""
-        first, last = _sample_range(start_s - self.start_s, end_s - self.start_s, self.rate, self.samples.size)
+        first, last = _sample_range(start_s - self.start_s, end_s - self.start_s, self.rate, self.size)
         return replace(self, samples=self.samples[first:last], start_s=self.start_s + first / self.rate)
+
+
+def _clipped(first: int, last: int, size: int) -> tuple[int, int]:
+    """``[first, last)`` within ``[0, size)``, empty rather than reversed."""
+    first = min(max(first, 0), size)
+    return first, min(max(last, first), size)
 
 
 def _sample_range(start_s: float, end_s: float, rate: int, size: int) -> tuple[int, int]:
     """The samples ``[first, last)`` of ``size`` at ``rate`` between ``start_s`` and ``end_s`` from the first one."""
-    first = min(max(round(start_s * rate), 0), size)
-    return first, min(max(round(end_s * rate), first), size)
+    return _clipped(round(start_s * rate), round(end_s * rate), size)
 
 
 @dataclass(frozen=True, eq=False)
@@ -76,9 +91,9 @@ class SpooledAudio:
     """A file's mono audio decoded once into a temporary file, so that memory does not grow with its length.
 
     Holds what whole-file checks need (``levels_dbfs``, ``peak_dbfs``, the length in samples, ``size``) and
-    reads the parts a measurement needs back as :class:`AudioTrack` (:meth:`between`), sample for sample what
-    :func:`decode_audio` gives. Close it (or use it as a context manager) to free the file; the file has no
-    name that outlives the process.
+    reads the parts a measurement needs back as :class:`AudioTrack` (:meth:`between`) or as samples (:meth:`read`,
+    which :class:`AudioTrack` has too), sample for sample what :func:`decode_audio` gives. Close it (or use it as
+    a context manager) to free the file; the file has no name that outlives the process.
     """
 
     file: IO[bytes] = field(repr=False)
@@ -96,17 +111,22 @@ class SpooledAudio:
     def duration_s(self) -> float:
         return self.size / self.rate
 
-    def between(self, start_s: float, end_s: float) -> AudioTrack:
-        """The part between media seconds ``start_s`` and ``end_s`` (clipped to what there is), in memory."""
-        first, last = _sample_range(start_s - self.start_s, end_s - self.start_s, self.rate, self.size)
+    def read(self, first: int, last: int) -> np.ndarray:
+        """Samples ``[first, last)`` counted from the first one (clipped to what there is): (n,) float32, in memory."""
+        first, last = _clipped(first, last, self.size)
         samples = np.empty(last - first, np.float32)
         with self._lock:
             self.file.seek(first * samples.itemsize)
             read = self.file.readinto(memoryview(samples).cast("B"))
         if read != samples.nbytes:
             raise MediaError("the temporary copy of the decoded audio ended early")
-        return AudioTrack(samples, self.rate, self.start_s + first / self.rate, self.source_rate, self.channels,
-                          self.peak_dbfs)
+        return samples
+
+    def between(self, start_s: float, end_s: float) -> AudioTrack:
+        """The part between media seconds ``start_s`` and ``end_s`` (clipped to what there is), in memory."""
+        first, last = _sample_range(start_s - self.start_s, end_s - self.start_s, self.rate, self.size)
+        return AudioTrack(self.read(first, last), self.rate, self.start_s + first / self.rate, self.source_rate,
+                          self.channels, self.peak_dbfs)
 
     def whole(self) -> AudioTrack:
         """All of it, in memory."""

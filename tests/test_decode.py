@@ -153,6 +153,10 @@ def test_spooled_audio_reads_back_sample_for_sample_what_decoding_holds(tmp_path
             part, expected = spooled.between(start_s, end_s), held.between(start_s, end_s)
             np.testing.assert_array_equal(part.samples, expected.samples)
             assert part.start_s == expected.start_s
+        # Samples counted from the first one, clipped to what there is, as slicing the held samples gives them.
+        for first, last in [(51200, 126400), (-300, 32000), (held.size - 10, held.size + 500), (900, 800)]:
+            np.testing.assert_array_equal(spooled.read(first, last), held.read(first, last))
+            np.testing.assert_array_equal(held.read(first, last), held.samples[max(first, 0):max(last, first, 0)])
         for check in (dg.check_noise_floor, dg.check_long_silence, dg.check_leading_silence, dg.check_peak_level):
             assert check(spooled) == check(held)
         assert dg.check_sample_rate(probe(clip), spooled, 48000) == dg.check_sample_rate(probe(clip), held, 48000)
