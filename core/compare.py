@@ -2,6 +2,10 @@
 
 Positive offsets mean the DELIVERED render is later than the REFERENCE (its sound, or its pictures,
 come after the reference's).
+
+The sound is spooled to temporary files (:func:`~core.decode.spool_audio`) of which only an excerpt (for the
+overall offset) and short windows (for the drift) are read back, so its memory does not grow with the renders'
+length.
 """
 
 from __future__ import annotations
@@ -14,12 +18,14 @@ import numpy as np
 import scipy.fft
 import scipy.signal
 
-from core.decode import AudioTrack, decode_audio, iter_video_frames
+from core.decode import AudioTrack, SpooledAudio, iter_video_frames, spool_audio
 from core.errors import MediaError
+from core.levels import LEVEL_FRAME_S, speech_frames
 from core.probe import probe
 from core.progress import ProgressFn, no_progress
 
-__all__ = ["Comparison", "audio_drift", "audio_offset", "compare_files", "gcc_phat", "thumbnails", "video_frame_offset"]
+__all__ = ["Comparison", "audio_drift", "audio_offset", "compare_files", "gcc_phat", "offset_excerpts",
+           "sounding_start_s", "thumbnails", "video_frame_offset"]
 
 # Thumbnails this small keep a long clip in memory and still see a mouth open and close.
 THUMB_SIDE = 32
@@ -31,9 +37,16 @@ DRIFT_WINDOWS = 9
 DRIFT_OUTLIER_MS = 2.0
 # Share of each cut-out faded in and out before correlating.
 TAPER_SHARE = 0.1
+# The overall offset is measured on an excerpt of the reference of at most this many samples (60 s at 48 kHz, fewer
+# seconds at higher rates) against that of the delivered widened by the search either way: gcc_phat takes about
+# 55 bytes a sample of the two (340 MB for these at the default search), whatever the rate and the length. A minute
+# of sound pins an offset to a fraction of a sample.
+OFFSET_EXCERPT_SAMPLES = 60 * 48000
+# An excerpt has sound when at least this share of its level frames is above the silence threshold.
+EXCERPT_SOUND_SHARE = 0.5
 
 
-def gcc_phat(reference: np.ndarray, delivered: np.ndarray, max_lag: int) -> tuple[float, float]:
+def gcc_phat(reference: np.ndarray, delivered: np.ndarray, max_lag: int, centre: int = 0) -> tuple[float, float]:
     """Lag of ``delivered`` behind ``reference`` by phase-transform cross-correlation, to a fraction of a sample.
 
     Parameters
@@ -41,7 +54,10 @@ def gcc_phat(reference: np.ndarray, delivered: np.ndarray, max_lag: int) -> tupl
     reference, delivered : np.ndarray
         Mono signals at the same rate (any lengths).
     max_lag : int
-        Largest lag to consider either way, samples.
+        Largest lag to consider either way of ``centre``, samples.
+    centre : int
+        Lag the search is centred on, samples: a ``delivered`` cut out from earlier than ``reference`` (to
+        have room either side of the expected lag) is expected that many samples late.
 
     Returns
     -------
@@ -62,10 +78,11 @@ def gcc_phat(reference: np.ndarray, delivered: np.ndarray, max_lag: int) -> tupl
     magnitude = np.abs(spectrum)
     spectrum /= np.maximum(magnitude, 1e-12 * (magnitude.max() or 1.0))
     cc = scipy.fft.irfft(spectrum, n)
-    max_lag = min(max_lag, n // 2 - 1)
-    window = np.concatenate([cc[-max_lag:], cc[: max_lag + 1]])  # lags -max_lag .. +max_lag
+    max_lag = max(0, min(max_lag, n // 2 - 1 - abs(centre)))  # within half the circular correlation
+    lags = np.arange(centre - max_lag, centre + max_lag + 1)
+    window = cc[lags % n]  # a negative lag is at the end of the circular correlation
     peak = int(np.argmax(window))
-    lag = float(peak - max_lag)
+    lag = float(lags[peak])
     if 0 < peak < window.size - 1:
         lag = _refine_peak(spectrum, n, lag)
     return lag, float(window[peak])
@@ -133,20 +150,79 @@ class Comparison:
         return {"schema": "lipalign.compare/1", **asdict(self)}
 
 
-def audio_offset(reference: AudioTrack, delivered: AudioTrack, search_s: float = 2.0) -> tuple[float, float]:
-    """(offset in samples, strength) of the delivered audio behind the reference, on their media timelines."""
+def audio_offset(reference: AudioTrack, delivered: AudioTrack, search_s: float = 2.0,
+                 around_s: float | None = None) -> tuple[float, float]:
+    """(offset in samples, strength) of the delivered audio behind the reference, on their media timelines.
+
+    Offsets within ``search_s`` seconds of ``around_s`` (seconds) are searched; by default of the offset at which
+    the two tracks' first samples line up.
+    """
     if reference.rate != delivered.rate:
         raise ValueError("both tracks must be at the same rate")
-    lag, strength = gcc_phat(reference.samples, delivered.samples, max(1, round(search_s * reference.rate)))
-    return lag + (delivered.start_s - reference.start_s) * reference.rate, strength
+    rate = reference.rate
+    lined_up = (delivered.start_s - reference.start_s) * rate
+    centre = 0 if around_s is None else round(around_s * rate - lined_up)
+    lag, strength = gcc_phat(reference.samples, delivered.samples, max(1, round(search_s * rate)), centre)
+    return lag + lined_up, strength
 
 
-def audio_drift(reference: AudioTrack, delivered: AudioTrack, offset_samples: float,
+def sounding_start_s(levels_dbfs: np.ndarray, length_s: float) -> float:
+    """Where an excerpt of ``length_s`` seconds with sound starts, seconds from the first level frame.
+
+    Parameters
+    ----------
+    levels_dbfs : (m,) float array
+        Levels of :data:`~core.levels.LEVEL_FRAME_S` frames (:func:`~core.levels.frame_levels_dbfs`).
+    length_s : float
+        The excerpt's length, seconds.
+
+    Returns
+    -------
+    float
+        The start, on the level frames' grid, of the excerpt nearest the middle among those at least
+        :data:`EXCERPT_SOUND_SHARE` sound (:func:`~core.levels.speech_frames`), else of the one with the most sound;
+        0 when the levels are no longer than the excerpt. Near the middle because under drift the offset there is
+        the mean over the whole file, which the drift windows at both ends are searched around (:func:`audio_drift`).
+    """
+    frames = max(1, round(length_s / LEVEL_FRAME_S))
+    if levels_dbfs.size <= frames:
+        return 0.0
+    sound = np.concatenate([[0], np.cumsum(speech_frames(levels_dbfs))])
+    counts = sound[frames:] - sound[:-frames]  # frames with sound in the excerpt starting at each frame
+    enough = np.flatnonzero(counts >= EXCERPT_SOUND_SHARE * frames)
+    candidates = enough if enough.size else np.flatnonzero(counts == counts.max())
+    middle = (counts.size - 1) / 2.0
+    return float(candidates[np.argmin(np.abs(candidates - middle))] * LEVEL_FRAME_S)
+
+
+def offset_excerpts(reference: SpooledAudio, delivered: SpooledAudio, search_s: float) -> tuple[AudioTrack, AudioTrack]:
+    """The parts of two spooled tracks the overall offset is measured on (:func:`audio_offset`), in memory.
+
+    At most :data:`OFFSET_EXCERPT_SAMPLES` of the reference where it has sound (:func:`sounding_start_s`), and the
+    delivered samples at the same places counted from each track's first sample, widened by ``search_s`` either way
+    so that every offset searched compares the whole excerpt. A track no longer than its part is taken whole, so
+    that clips up to that length are measured exactly as whole files are: search them around
+    ``delivered.start_s - reference.start_s``.
+    """
+    length_s = OFFSET_EXCERPT_SAMPLES / reference.rate
+    start_s = reference.start_s + sounding_start_s(reference.levels_dbfs, length_s)
+    lined_up_s = delivered.start_s - reference.start_s
+    return (_part(reference, start_s, start_s + length_s),
+            _part(delivered, start_s + lined_up_s - search_s, start_s + lined_up_s + length_s + search_s))
+
+
+def _part(audio: SpooledAudio, start_s: float, end_s: float) -> AudioTrack:
+    """``audio`` between media seconds ``start_s`` and ``end_s``, or all of it when it is no longer than that."""
+    return audio.whole() if audio.duration_s <= end_s - start_s else audio.between(start_s, end_s)
+
+
+def audio_drift(reference: AudioTrack | SpooledAudio, delivered: AudioTrack | SpooledAudio, offset_samples: float,
                 window_s: float = DRIFT_WINDOW_S) -> tuple[float | None, float | None, list[dict[str, float | bool]]]:
     """(drift ms/min, offset at time 0 ms, windows) from the offsets in short windows fitted by a line.
 
     Each window of the reference is matched against the delivered audio around where the overall
-    offset puts it, so the windows only have to find what changed. None when the clip is too short
+    offset puts it, so the windows only have to find what changed; only the windows are read, so
+    spooled tracks of any length take a few seconds of samples. None when the clip is too short
     for windows a second apart.
     """
     rate = reference.rate
@@ -159,9 +235,9 @@ def audio_drift(reference: AudioTrack, delivered: AudioTrack, offset_samples: fl
     windows = []
     for start_s in np.linspace(0.0, duration - length, DRIFT_WINDOWS):
         r0 = round(start_s * rate)
-        ref = reference.samples[r0:r0 + round(length * rate)]
+        ref = reference.read(r0, r0 + round(length * rate))
         d0 = max(0, round(r0 + lead) - margin)
-        seg = delivered.samples[d0:d0 + ref.size + 2 * margin]
+        seg = delivered.read(d0, d0 + ref.size + 2 * margin)
         if seg.size < ref.size // 2:
             continue
         lag, strength = gcc_phat(ref, seg, 2 * margin)
@@ -217,7 +293,9 @@ def compare_files(reference: str | os.PathLike[str], delivered: str | os.PathLik
                   progress: ProgressFn = no_progress) -> Comparison:
     """Measure the audio offset (to the sample), the drift and the video frame offset between two renders.
 
-    The audio is compared at the higher of the two source rates, mono.
+    The audio is compared at the higher of the two source rates, mono: the overall offset on an excerpt
+    (:func:`offset_excerpts`, the whole tracks up to a minute or so), the drift on short windows spread over the
+    whole (:func:`audio_drift`).
 
     Raises
     ------
@@ -233,10 +311,11 @@ def compare_files(reference: str | os.PathLike[str], delivered: str | os.PathLik
         raise MediaError(f"search must be positive, not {search_s}")
     rate = max(ref_info.sample_rate or 0, dlv_info.sample_rate or 0) or 48000
     progress(0.0, "decoding audio")
-    ref_audio, dlv_audio = decode_audio(reference, rate), decode_audio(delivered, rate)
-    progress(0.3, "matching audio")
-    offset, strength = audio_offset(ref_audio, dlv_audio, search_s)
-    drift, offset_at_start, windows = audio_drift(ref_audio, dlv_audio, offset)
+    with spool_audio(reference, rate) as ref_audio, spool_audio(delivered, rate) as dlv_audio:
+        progress(0.3, "matching audio")
+        offset, strength = audio_offset(*offset_excerpts(ref_audio, dlv_audio, search_s), search_s,
+                                        dlv_audio.start_s - ref_audio.start_s)
+        drift, offset_at_start, windows = audio_drift(ref_audio, dlv_audio, offset)
     fields = {}
     if ref_info.has_video and dlv_info.has_video:
         progress(0.5, "matching pictures")
