@@ -87,6 +87,39 @@ def test_video_frame_offset_picks_the_matching_lag():
     assert video_frame_offset(thumbs, thumbs[2:], 10) == (-2, 0.0)
 
 
+PICTURES = np.random.default_rng(5).uniform(0, 255, (500, 32, 32)).astype(np.float32)
+
+
+def thumbnail(index: int) -> np.ndarray:
+    """A random 32 x 32 picture for each index, repeating every 500 (far beyond the lags searched); blank before 0."""
+    return PICTURES[index % len(PICTURES)] if index >= 0 else np.zeros((32, 32), np.float32)
+
+
+def test_video_frame_offset_holds_only_the_frames_a_lag_can_pair():
+    count, late = 20000, 4  # 13 minutes at 25 fps: 80 MB of thumbnails for each clip, were they held
+    reference = (thumbnail(i) for i in range(count))
+    delivered = (thumbnail(i - late) for i in range(count))
+    tracemalloc.start()
+    try:
+        found = video_frame_offset(reference, delivered, 10)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert found == (late, 0.0)
+    assert peak < 1e6  # the 21 delivered frames a reference frame can pair with, and the sums
+
+
+def test_video_frame_offset_of_clips_of_different_lengths_as_arrays_or_streams():
+    thumbs = np.stack([thumbnail(i) for i in range(300)])
+    for reference, delivered in [(thumbs[:250], thumbs[7:]), (thumbs[3:], thumbs[:120])]:
+        expected = video_frame_offset(reference, delivered, 12)
+        assert expected[1] == 0.0
+        assert video_frame_offset(iter(reference), iter(delivered), 12) == expected
+    assert video_frame_offset(thumbs[:250], thumbs[7:], 12)[0] == -7
+    assert video_frame_offset(thumbs[3:], thumbs[:120], 12)[0] == 3
+    assert video_frame_offset(iter(()), iter(thumbs), 5) == (0, np.inf)  # nothing to pair
+
+
 def syllables(rate: int, seconds: float, seed: int = 0) -> np.ndarray:
     """Noise bursts of a fifth of a second, four a second, at varying levels: broadband, so a phase correlation
     peaks sharply, with pauses, so the levels see sound and silence."""
