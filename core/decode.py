@@ -27,7 +27,7 @@ from core.probe import _short, clip_start_s, open_container, quarter_turns
 
 __all__ = ["AudioBlocks", "AudioChannels", "AudioTrack", "SpooledAudio", "VideoFrame", "decode_audio",
            "decode_audio_channels", "decode_threads", "decoded_ahead", "default_layout", "iter_video_frames",
-           "key_frame_before", "spool_audio", "stream_audio_channels"]
+           "key_frame_before", "spool_audio", "spool_samples", "stream_audio_channels"]
 
 # What one decoder's frame threads may hold in pictures, and a generous size of one picture per pixel (10-bit
 # 4:2:2 is 4 bytes a pixel; a thread holds about one picture being decoded besides its references).
@@ -225,7 +225,7 @@ def _mono_blocks(path: str, source_rate: int, rate: int,
         # On the samples as FFmpeg interleaved them: reducing the strided planes took a third of an hour's
         # decoding, the contiguous array a small part of it.
         interleaved = planes.T[:, list(channels)] if channels else planes.T
-        peak = max(float(interleaved.max()), -float(interleaved.min())) if interleaved.size else 0.0
+        peak = _block_peak(interleaved)
         mono = interleaved @ np.full(interleaved.shape[1], 1.0 / interleaved.shape[1], np.float32)
         yield origin, peak, resampler.resample_chunk(mono) if resampler else mono
     if resampler is not None:
@@ -279,27 +279,47 @@ def spool_audio(path: str | os.PathLike[str], rate: int | None = 16000,
     source_rate, count, _, _ = _audio_facts(path)
     _check_channels(path, count, channels)
     out_rate = rate or source_rate
-    meter = LevelMeter(out_rate)
+    spooled = _spooled(_mono_blocks(path, source_rate, out_rate, channels), out_rate, source_rate,
+                       len(channels) or count, f"{path}: its decoded audio")
+    if spooled.size == 0:
+        spooled.close()
+        raise MediaError(f"{path}: the audio stream has no samples")
+    return spooled
+
+
+def spool_samples(blocks: Iterable[np.ndarray], like: AudioTrack | SpooledAudio, name: str) -> SpooledAudio:
+    """Mono audio made from ``like`` (its sound cleaned, say) in a temporary file of its own, as :func:`spool_audio`
+    keeps decoded audio: ``blocks`` are its (n,) float32 samples in turn, at ``like``'s rate and starting where it
+    starts; its ``peak_dbfs`` is theirs. ``name`` says whose audio it is in the :class:`MediaError` raised when the
+    temporary folder cannot take it."""
+    return _spooled(((like.start_s, _block_peak(b), b) for b in blocks), like.rate, like.source_rate, like.channels,
+                    name)
+
+
+def _block_peak(samples: np.ndarray) -> float:
+    return max(float(samples.max()), -float(samples.min())) if samples.size else 0.0
+
+
+def _spooled(blocks: Iterable[tuple[float, float, np.ndarray]], rate: int, source_rate: int, channels: int,
+             name: str) -> SpooledAudio:
+    """``(start_s, peak, samples)`` blocks (see :func:`_mono_blocks`) written to a temporary file as they come."""
+    meter = LevelMeter(rate)
     file = tempfile.TemporaryFile(prefix="lipalign-audio-")  # noqa: SIM115 (it lives on in the SpooledAudio)
     try:
         size, peak, start_s = 0, 0.0, 0.0
-        for block_start_s, block_peak, samples in _mono_blocks(path, source_rate, out_rate, channels):
+        for block_start_s, block_peak, samples in blocks:
             file.write(samples.astype(np.float32, copy=False).tobytes())
             meter.add(samples)
             size, peak, start_s = size + samples.size, max(peak, block_peak), block_start_s
         file.flush()
     except OSError as exc:
         file.close()
-        raise MediaError(f"{path}: its decoded audio could not be kept in the temporary folder "
+        raise MediaError(f"{name} could not be kept in the temporary folder "
                          f"{tempfile.gettempdir()} ({exc.strerror or exc})") from None
     except BaseException:
         file.close()
         raise
-    if size == 0:
-        file.close()
-        raise MediaError(f"{path}: the audio stream has no samples")
-    return SpooledAudio(file, size, out_rate, start_s, source_rate, len(channels) or count, _peak_dbfs(peak),
-                        meter.levels_dbfs())
+    return SpooledAudio(file, size, rate, start_s, source_rate, channels, _peak_dbfs(peak), meter.levels_dbfs())
 
 
 def decode_threads(width: int, height: int, cores: int | None = None) -> int:
