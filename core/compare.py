@@ -132,8 +132,9 @@ def _tapered(x: np.ndarray) -> np.ndarray:
 class Comparison:
     """How far a delivered render is from its reference.
 
-    ``audio_offset_ms`` is the best single shift over the whole clip (exact when there is no drift);
-    ``offset_at_start_ms`` and ``drift_ms_per_min`` are the line through the window offsets.
+    ``audio_offset_ms`` is the best single shift over the whole clip, or over a minute or so of a longer one
+    nearest its middle (:func:`offset_excerpts`; under drift, about the mean over the whole); exact when there is
+    no drift. ``offset_at_start_ms`` and ``drift_ms_per_min`` are the line through the window offsets.
     """
 
     reference: str
