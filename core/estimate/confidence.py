@@ -24,8 +24,7 @@ __all__ = ["EVIDENCE_NAMES", "THRESHOLD_CERTAINTY", "Calibration", "Evidence", "
 # agreeing with a prominent peak, lip releases matching a strong one. Mismatched audio makes chance peaks
 # that one opinion may back, but rarely a strong peak that both back.
 EVIDENCE_NAMES = ("prominence", "strength", "log_seconds", "own_correlation_agrees", "lip_releases_matched",
-                  "log_search", "prominence_if_own_agrees", "strength_times_releases", "stretches_disagree",
-                  "own_standing")
+                  "log_search", "prominence_if_own_agrees", "strength_times_releases", "stretches_disagree")
 # L2 penalty of the logistic fit, per weight (the evidence is on scales of about 1 to 10).
 CALIBRATION_L2 = 1e-3
 # The threshold's limits (other audio answered, answers right) are to hold with this certainty, one-sided.
@@ -52,11 +51,6 @@ class Evidence:
         more than ``AGREE_MS`` from the peak of the rest of it. Genuine audio reads one offset in stretch
         after stretch; chance peaks of other audio fall anywhere. A measurement of one stretch has nothing
         to disagree with and counts 0, so short clips are judged as before on the rest of the evidence.
-    own_standing : how far the clip's own canonical correlation at the peak's lag stands above the same
-        curve at the other lags searched, in robust standard deviations (:func:`core.estimate.peak.standing`).
-        On a few seconds the clip's own correlation often peaks by chance elsewhere while still standing
-        high at the true lag, which the yes-or-no ``own_correlation_agrees`` cannot tell from a chance peak
-        of other audio, where it stands at chance's level.
     """
 
     prominence: float
@@ -66,14 +60,13 @@ class Evidence:
     lip_releases_matched: float
     search_ms: float
     stretches_disagree: float = 0.0
-    own_standing: float = 0.0
 
     def vector(self) -> np.ndarray:
         """The evidence in the order of :data:`EVIDENCE_NAMES`."""
         agrees = float(self.own_correlation_agrees)
         return np.array([self.prominence, self.strength, np.log(max(self.seconds, 0.1)), agrees,
                          self.lip_releases_matched, np.log(self.search_ms / 1000.0), self.prominence * agrees,
-                         self.strength * self.lip_releases_matched, self.stretches_disagree, self.own_standing])
+                         self.strength * self.lip_releases_matched, self.stretches_disagree])
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import numpy as np
 
 from core.estimate.moments import STEP_MS
 
-__all__ = ["PEAK_TOP", "Peak", "find_peak", "prominence", "standing"]
+__all__ = ["PEAK_TOP", "Peak", "find_peak", "prominence"]
 
 # A peak's top is where the curve is within this fraction of its height: about twice the median spread
 # (0.6 %) of one clip's peak height across shifted copies of its audio, on the generated clips.
@@ -42,7 +42,8 @@ def find_peak(curve: np.ndarray, lags: np.ndarray, search_steps: int) -> Peak | 
     the middle of the plateau rather than whichever of its ripples came out highest, which moves by
     frames when the audio is shifted.
     """
-    values = _searched(curve, lags, search_steps)
+    inside = np.abs(lags) <= search_steps
+    values = np.where(inside & np.isfinite(curve), curve, -np.inf)
     if not np.isfinite(values).any():
         return None
     k = int(np.argmax(values))
@@ -54,17 +55,6 @@ def find_peak(curve: np.ndarray, lags: np.ndarray, search_steps: int) -> Peak | 
         interior = None not in ends
         lag = 0.5 * (ends[0] + ends[1]) if interior else lag
     return Peak(lag * STEP_MS, float(curve[k]), prominence(values, k), bool(interior), k)
-
-
-def standing(curve: np.ndarray, lags: np.ndarray, search_steps: int, k: int) -> float:
-    """How far ``curve[k]`` stands above the rest of the curve within ``±search_steps``
-    (:func:`prominence`), whether or not it is the curve's highest point there."""
-    return prominence(_searched(curve, lags, search_steps), k)
-
-
-def _searched(curve: np.ndarray, lags: np.ndarray, search_steps: int) -> np.ndarray:
-    """``curve`` with lags beyond ``±search_steps`` and missing values set to -inf."""
-    return np.where((np.abs(lags) <= search_steps) & np.isfinite(curve), curve, -np.inf)
 
 
 def prominence(curve: np.ndarray, k: int) -> float:

@@ -49,7 +49,7 @@ from core.estimate.moments import (
     join_moments,
     shift_lags,
 )
-from core.estimate.peak import Peak, find_peak, standing
+from core.estimate.peak import Peak, find_peak
 from core.estimate.speaker import usable_steps
 from core.face import FaceTrack, concatenate_tracks
 from core.features import GRID_RATE, AudioFeatures, audio_features, mouth_features
@@ -207,7 +207,7 @@ class SyncInputs:
         self.excerpts = sorted(excerpts, key=lambda e: e.audio.start_s)
         self.fps, self.settings = fps, settings
         self._streams: dict[float, list[Streams]] = {}
-        self._own: dict[tuple[float, float], tuple[list[np.ndarray], np.ndarray]] = {}
+        self._own: dict[tuple[float, float], tuple[list[float | None], np.ndarray]] = {}
 
     @functools.cached_property
     def face(self) -> FaceTrack:
@@ -233,11 +233,12 @@ class SyncInputs:
             self._streams[search_ms] = [s for s in prepared if s is not None]
         return self._streams[search_ms]
 
-    def own_correlation(self, search_ms: float, drift_ms_per_min: float) -> tuple[list[np.ndarray], np.ndarray]:
+    def own_correlation(self, search_ms: float, drift_ms_per_min: float) -> tuple[list[float | None], np.ndarray]:
         """:func:`own_correlation` of the streams for ``search_ms``, summed with ``drift_ms_per_min``."""
         key = (search_ms, round(drift_ms_per_min, 6))
         if key not in self._own:
-            self._own[key] = own_correlation(self.streams(search_ms), drift_ms_per_min)
+            self._own[key] = own_correlation(self.streams(search_ms), drift_ms_per_min,
+                                             int(np.ceil(search_ms / STEP_MS)))
         return self._own[key]
 
     def measurement(self, model: FittedModel) -> Measurement | None:
@@ -369,8 +370,8 @@ def measure(inputs: SyncInputs, model: FittedModel, search_ms: float) -> Measure
     drift, drift_interval = (0.0, None) if anchor is None else fit_drift(
         anchored_offsets(curves, moments.lags, moments.block_span_s, anchor.lag_ms, inputs.fps, max_drift),
         inputs.fps, max_drift)
-    own_block_curves, own_curve = inputs.own_correlation(search_ms, drift)
-    windows = [_window(inputs, moments, b, peak, own_block_curves[b], model, search_ms, drift, stretches)
+    own_block_lags, own_curve = inputs.own_correlation(search_ms, drift)
+    windows = [_window(inputs, moments, b, peak, own_block_lags[b], model, search_ms, drift, stretches)
                for b, peak in enumerate(block_peaks)]
     whole = combined_moments(moments, drift)
     peak = find_peak(projected_correlation(*whole), moments.lags, search_steps)
@@ -380,30 +381,32 @@ def measure(inputs: SyncInputs, model: FittedModel, search_ms: float) -> Measure
         return Measurement(search_ms, None, drift, windows, None, own_lag, None, float(moments.block_span_s[-1, 1]),
                            drift_interval)
     bilabial = bilabial_opinion(inputs.events, peak.lag_ms, drift)
-    evidence = _evidence(peak, whole[0][peak.index, 0, 0], own_lag,
-                         standing(own_curve, moments.lags, search_steps, peak.index), bilabial, search_ms,
+    evidence = _evidence(peak, whole[0][peak.index, 0, 0], own_lag, bilabial, search_ms,
                          stretches_disagree(stretches, drift, search_steps))
     return Measurement(search_ms, peak, drift, windows, evidence, own_lag, bilabial,
                        float(moments.block_span_s[-1, 1]), drift_interval)
 
 
-def own_correlation(streams: list[Streams], drift_ms_per_min: float) -> tuple[list[np.ndarray], np.ndarray]:
-    """The clip's own canonical correlation against lag: each block's curve (blocks in time order), and the
-    whole clip's.
+def own_correlation(streams: list[Streams], drift_ms_per_min: float, search_steps: int
+                    ) -> tuple[list[float | None], np.ndarray]:
+    """The clip's own canonical correlation: each block's best lag (blocks in time order), and the whole
+    clip's curve.
 
     Blocks are read one at a time and summed, each shifted by ``drift_ms_per_min``, so memory stays
     flat however long the clip.
     """
+    lags = np.arange(-streams[0].max_lag, streams[0].max_lag + 1)
     totals: list[np.ndarray] | None = None
-    block_curves: list[np.ndarray] = []
+    block_lags: list[float | None] = []
     blocks = (block for s in sorted(streams, key=lambda s: s.grid_start_s) for block in iter_block_moments(
         s.own_mouth, s.mouth_weight, s.own_audio, s.audio_weight, s.max_lag, s.block_len, s.grid_start_s))
     for block in blocks:
-        block_curves.append(excess_correlation(block.first, block.video, block.audio))
+        peak = find_peak(excess_correlation(block.first, block.video, block.audio), lags, search_steps)
+        block_lags.append(peak.lag_ms if peak is not None and peak.interior else None)
         shift = drift_shift_steps(drift_ms_per_min, block.centre_s)
         shifted = [shift_lags(m, shift) for m in (block.first, block.video, block.audio)]
         totals = shifted if totals is None else [t + s for t, s in zip(totals, shifted, strict=True)]
-    return block_curves, excess_correlation(*totals)
+    return block_lags, excess_correlation(*totals)
 
 
 def stretches_disagree(stretches: LagMoments, drift_ms_per_min: float, search_steps: int,
@@ -432,27 +435,23 @@ def stretches_disagree(stretches: LagMoments, drift_ms_per_min: float, search_st
     return float(np.average(disagree, weights=speech)) if sum(speech) > 0 else 0.0
 
 
-def _evidence(peak: Peak, weight: float, own_lag_ms: float | None, own_standing: float,
-              bilabial: BilabialOpinion | None, search_ms: float, disagreement: float) -> Evidence:
+def _evidence(peak: Peak, weight: float, own_lag_ms: float | None, bilabial: BilabialOpinion | None,
+              search_ms: float, disagreement: float) -> Evidence:
     seconds = float(weight) / GRID_RATE
     return Evidence(peak.prominence, peak.height * np.sqrt(max(seconds, 0.0)), seconds,
                     own_lag_ms is not None and abs(own_lag_ms - peak.lag_ms) <= AGREE_MS,
-                    0.0 if bilabial is None else bilabial.matched_share, search_ms, disagreement, own_standing)
+                    0.0 if bilabial is None else bilabial.matched_share, search_ms, disagreement)
 
 
-def _window(inputs: SyncInputs, moments: LagMoments, b: int, peak: Peak | None, own_curve: np.ndarray,
+def _window(inputs: SyncInputs, moments: LagMoments, b: int, peak: Peak | None, own_lag_ms: float | None,
             model: FittedModel, search_ms: float, drift_ms_per_min: float, stretches: LagMoments) -> SyncWindow:
     """One block as a window: its own offset and the confidence its own evidence gives."""
     start, end = moments.block_span_s[b]
     if peak is None or not peak.interior:
         return SyncWindow(round(float(start), 3), round(float(end), 3), None, 0.0)
-    search_steps = int(np.ceil(search_ms / STEP_MS))
-    own = find_peak(own_curve, moments.lags, search_steps)
     bilabial = bilabial_opinion([e.between(start, end) for e in inputs.events], peak.lag_ms, drift_ms_per_min)
-    disagreement = stretches_disagree(stretches, drift_ms_per_min, search_steps, (start, end))
-    evidence = _evidence(peak, moments.first[b, peak.index, 0, 0],
-                         own.lag_ms if own is not None and own.interior else None,
-                         standing(own_curve, moments.lags, search_steps, peak.index), bilabial, search_ms, disagreement)
+    disagreement = stretches_disagree(stretches, drift_ms_per_min, int(np.ceil(search_ms / STEP_MS)), (start, end))
+    evidence = _evidence(peak, moments.first[b, peak.index, 0, 0], own_lag_ms, bilabial, search_ms, disagreement)
     confidence = model.calibration.confidence(evidence)
     return SyncWindow(round(float(start), 3), round(float(end), 3), round(peak.lag_ms, 1), round(confidence, 3))
 
