@@ -363,9 +363,10 @@ def measure(inputs: SyncInputs, model: FittedModel, search_ms: float) -> Measure
                              for signal, s in zip(signals, streams, strict=True)])
 
     moments, stretches = cut_into(streams[0].block_len), cut_into(round(STRETCH_S * GRID_RATE))
-    curves = np.array([projected_correlation(*moments.block(b)) for b in range(moments.first.shape[0])])
+    curves = projected_correlation(moments.first, moments.video, moments.audio)  # (blocks, lags)
     block_peaks = [find_peak(curve, moments.lags, search_steps) for curve in curves]
-    anchor = find_peak(projected_correlation(*combined_moments(moments, 0.0)), moments.lags, search_steps)
+    still = combined_moments(moments, 0.0)
+    anchor = find_peak(projected_correlation(*still), moments.lags, search_steps)
     max_drift = inputs.settings.max_drift_ms_per_min
     drift, drift_interval = (0.0, None) if anchor is None else fit_drift(
         anchored_offsets(curves, moments.lags, moments.block_span_s, anchor.lag_ms, inputs.fps, max_drift),
@@ -373,7 +374,7 @@ def measure(inputs: SyncInputs, model: FittedModel, search_ms: float) -> Measure
     own_block_lags, own_curve = inputs.own_correlation(search_ms, drift)
     windows = [_window(inputs, moments, b, peak, own_block_lags[b], model, search_ms, drift, stretches)
                for b, peak in enumerate(block_peaks)]
-    whole = combined_moments(moments, drift)
+    whole = still if drift == 0.0 else combined_moments(moments, drift)
     peak = find_peak(projected_correlation(*whole), moments.lags, search_steps)
     own = find_peak(own_curve, moments.lags, search_steps)
     own_lag = own.lag_ms if own is not None and own.interior else None
