@@ -194,14 +194,22 @@ def _output_pcm(audio: AudioTrack | SpooledAudio, first: int, last: int, gain_db
         yield to_pcm16(block * gain)
 
 
-def _measure_output(pcm_blocks: Iterable[np.ndarray], rate: int) -> tuple[float, float]:
-    """(noise floor, peak) in dBFS of 16-bit output samples, as they decode (full scale 32768)."""
-    meter, peak = levels.LevelMeter(rate), 0.0
-    for pcm in pcm_blocks:
-        decoded = pcm.astype(np.float32) / 32768.0
-        meter.add(decoded)
-        peak = max(peak, float(np.max(np.abs(decoded), initial=0.0)))
-    return levels.noise_floor_dbfs(meter.levels_dbfs()), levels.to_dbfs(peak)
+class _OutputMeter:
+    """The noise floor and peak (dBFS) of 16-bit output samples as they decode (full scale 32768), measured as
+    they pass on their way to the file, so the output is made once."""
+
+    def __init__(self, rate: int) -> None:
+        self.levels, self.peak = levels.LevelMeter(rate), 0.0
+
+    def passing(self, pcm_blocks: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+        for pcm in pcm_blocks:
+            decoded = pcm.astype(np.float32) / 32768.0
+            self.levels.add(decoded)
+            self.peak = max(self.peak, float(np.max(np.abs(decoded), initial=0.0)))
+            yield pcm
+
+    def floor_and_peak_dbfs(self) -> tuple[float, float]:
+        return levels.noise_floor_dbfs(self.levels.levels_dbfs()), levels.to_dbfs(self.peak)
 
 
 def prep_audio_file(input_path: str | os.PathLike[str], output_path: str | os.PathLike[str], *,
@@ -250,8 +258,9 @@ def prep_audio_file(input_path: str | os.PathLike[str], output_path: str | os.Pa
         gain_db = peak_gain_db(_peak(cleaned, first, last), peak_dbfs)
         with open_container(input_path) as container:
             tags = dict(container.metadata)
-        _write_wav(output_path, _output_pcm(cleaned, first, last, gain_db), rate, tags)
-        floor_after, peak_after = _measure_output(_output_pcm(cleaned, first, last, gain_db), rate)
+        meter = _OutputMeter(rate)
+        _write_wav(output_path, meter.passing(_output_pcm(cleaned, first, last, gain_db)), rate, tags)
+        floor_after, peak_after = meter.floor_and_peak_dbfs()
     progress(1.0, "done")
     return PrepResult(
         input=input_path, output=output_path, rate=rate, source_rate=source.source_rate,
