@@ -32,7 +32,7 @@ from core.progress import ProgressFn, no_progress, progress_part
 
 __all__ = ["DRIFT_FRAMES", "DRIFT_MS_PER_MIN", "END_SHARE", "FIRST_WINDOWS", "MIN_SPEECH_SHARE", "PROGRESSIVE_MIN_S",
            "SPREAD_PLACES", "WINDOW_S", "ProgressiveResult", "Window", "gaps", "join_excerpts", "measure_progressively",
-           "plan_windows", "replayed_windows", "speech_per_second", "sure_enough"]
+           "pivot_s", "plan_windows", "replayed_windows", "speech_per_second", "sure_enough"]
 
 # Seconds of frames read at each place: two of the estimator's five-second blocks.
 WINDOW_S = 10.0
@@ -42,14 +42,14 @@ FIRST_WINDOWS = 3
 MIN_SPEECH_SHARE = 0.3
 # Files shorter than this are read whole: spreading windows over them would read most of their frames anyway.
 PROGRESSIVE_MIN_S = 4 * WINDOW_S
-# The drift is pinned down when its 95 % interval moves the offset at the end of the file by no more than this
-# many frames either way: half the frame an answer may be off, so that an unseen drift of a frame over the
-# file (which a drift interval round zero reports as none) cannot add to the error of the offset itself;
-# a splice is placed when the windows either side of it are this close.
+# The drift is pinned down when no drift in its 95 % interval moves the offset anywhere in the file by more than
+# this many frames either way: half the frame an answer may be off, so that an unseen drift of a frame over the
+# file (which a drift interval round zero reports as none) cannot add to the error of the offset itself.
 DRIFT_FRAMES = 0.5
 # ... and, on files short enough that half a frame allows more, its interval is no wider than this either side
 # of the drift reported: the accuracy a drift answer promises (issue 11's measure of a right drift).
 DRIFT_MS_PER_MIN = 10.0
+# A splice is placed when the windows either side of it are this close.
 SPLICE_GAP_S = 2 * WINDOW_S
 # Places spread evenly over the file before the rest go near its ends: the ends, the middle and the quarters,
 # so that a splice or a drift that is not a straight line shows.
@@ -179,9 +179,11 @@ def sure_enough(result: SyncResult, windows: Sequence[Window], span: tuple[float
 
     The answer must be given (not inconclusive). Once every second of the span is read, that is all; until
     then, the drift it reports must be pinned down over the span: no drift in its 95 % interval may move the
-    offset at the end of the span by more than :data:`DRIFT_FRAMES` frames from where the reported drift puts
+    offset anywhere in the span by more than :data:`DRIFT_FRAMES` frames from where the reported line puts
     it, nor lie more than :data:`DRIFT_MS_PER_MIN` from it (so a drift the estimate declined to report while
-    its interval excludes none, as when the halves of few windows disagree, keeps reading); and every splice
+    its interval excludes none, as when the halves of few windows disagree, keeps reading). A line with
+    another drift is fitted through the same windows, so it pivots about their middle (:func:`pivot_s`), where
+    the offset is measured, and moves the offset most at the end of the span farthest from there. Every splice
     must lie between windows no more than :data:`SPLICE_GAP_S` apart, so the correction can be cut near
     where the offset jumps.
     """
@@ -194,7 +196,8 @@ def sure_enough(result: SyncResult, windows: Sequence[Window], span: tuple[float
         return False
     drift = result.drift_ms_per_min or 0.0
     error_ms_per_min = max(abs(interval[0] - drift), abs(interval[1] - drift))
-    end_error_ms = error_ms_per_min * (span[1] - span[0]) / 60.0
+    pivot = pivot_s(windows)
+    end_error_ms = error_ms_per_min * max(abs(span[1] - pivot), abs(pivot - span[0])) / 60.0
     if end_error_ms > DRIFT_FRAMES * 1000.0 / fps or error_ms_per_min > DRIFT_MS_PER_MIN:
         return False
     starts = sorted(w.start_s for w in windows)
@@ -205,6 +208,14 @@ def sure_enough(result: SyncResult, windows: Sequence[Window], span: tuple[float
         if after - before > SPLICE_GAP_S:
             return False
     return True
+
+
+def pivot_s(windows: Sequence[Window]) -> float:
+    """The media time a line through the windows' offsets turns about when its drift changes: the middle of
+    the windows read, each counted by its length (as the offset is measured from every second of them)."""
+    lengths = np.array([w.duration_s for w in windows])
+    centres = np.array([(w.start_s + w.end_s) / 2 for w in windows])
+    return float(np.average(centres, weights=lengths)) if lengths.sum() > 0 else float(centres.mean())
 
 
 def gaps(windows: Sequence[Window], span: tuple[float, float], window_s: float = WINDOW_S) -> list[Window]:

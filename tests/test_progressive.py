@@ -27,6 +27,7 @@ from core.progressive import (
     gaps,
     join_excerpts,
     measure_progressively,
+    pivot_s,
     plan_windows,
     replayed_windows,
     speech_per_second,
@@ -95,8 +96,8 @@ def test_reading_stops_only_when_answer_drift_and_splices_are_pinned_down():
     windows = [Window(0.0, 10.0), Window(590.0, 600.0), Window(300.0, 310.0)]
     assert sure_enough(answered(), windows, (0.0, 600.0), 25.0)
     assert not sure_enough(SyncResult.inconclusive("no"), windows, (0.0, 600.0), 25.0)
-    # Drift's interval too wide for the file's length: +-2 ms/min moves the end of 10 minutes by 20 ms, of an
-    # hour by 120 ms (three frames).
+    # Drift's interval too wide for the file's length: the line turns about the middle of the windows (at 302 s),
+    # so +-2 ms/min moves the ends of 10 minutes by 10 ms, while it moves the end of an hour by 110 ms.
     wide = answered(opinions={"drift_interval_ms_per_min": [4.0, 8.0]})
     assert sure_enough(wide, windows, (0.0, 600.0), 25.0) and not sure_enough(wide, windows, (0.0, 3600.0), 25.0)
     assert not sure_enough(answered(opinions={"drift_interval_ms_per_min": None}), windows, (0.0, 600.0), 25.0)
@@ -104,6 +105,20 @@ def test_reading_stops_only_when_answer_drift_and_splices_are_pinned_down():
     splice = [{"time_s": 300.0, "offset_before_ms": 120.0, "offset_after_ms": 320.0}]
     assert not sure_enough(answered(splices=splice), windows, (0.0, 600.0), 25.0)
     assert sure_enough(answered(splices=splice), [*windows, Window(290.0, 300.0)], (0.0, 600.0), 25.0)
+
+
+def test_the_drift_is_pinned_down_about_the_middle_of_the_windows_read():
+    # +-3.5 ms/min: a line through windows spread over 10 minutes turns about their middle, and moves either end
+    # by 17.5 ms (under half a frame at 25 fps); through windows all near the start it moves the end by 34 ms.
+    loose = answered(opinions={"drift_interval_ms_per_min": [2.5, 9.5]})
+    spread = [Window(0.0, 10.0), Window(590.0, 600.0), Window(295.0, 305.0)]
+    assert pivot_s(spread) == pytest.approx(300.0)
+    assert sure_enough(loose, spread, (0.0, 600.0), 25.0)
+    early = [Window(0.0, 10.0), Window(20.0, 30.0), Window(40.0, 50.0)]
+    assert pivot_s(early) == pytest.approx(25.0)
+    assert not sure_enough(loose, early, (0.0, 600.0), 25.0)
+    # Windows of unequal length count by their length, as the offset counts every second of them.
+    assert pivot_s([Window(0.0, 30.0), Window(90.0, 100.0)]) == pytest.approx((15.0 * 30 + 95.0 * 10) / 40)
 
 
 def test_a_drift_left_unreported_while_its_interval_excludes_none_keeps_reading():
