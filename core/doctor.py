@@ -43,8 +43,7 @@ ENTRY_FILES = {"python": f"{MANIFEST['menu']['label']}.py", "lua": f"{MANIFEST['
 FREE_WITHOUT_PYTHON = (21, 1)
 # What LipAlign's own environment must import: the engine, the panel the menu opens, and the native libraries
 # (QtWidgets rather than the PySide6 package alone, which loads none of Qt's shared libraries).
-REQUIRED_MODULES = ("core", "plugin.panel", "numpy", "cv2", "mediapipe", "av", "PySide6.QtWidgets", "scipy",
-                    "librosa")
+REQUIRED_MODULES = ("core", "plugin.panel", "numpy", "cv2", "mediapipe", "av", "PySide6.QtWidgets", "scipy")
 # Where an installed entry names its configuration (see _config_of).
 _PY_CONFIG_FOLDER = re.compile(r"^CONFIG_FOLDER = .*$", re.MULTILINE)
 _LUA_SCRIPT = re.compile(r"^local SCRIPT = \[\[(.*)\]\]", re.MULTILINE)

@@ -13,19 +13,19 @@ given none.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
-import librosa
 import numpy as np
 import webrtcvad
-from scipy import ndimage
+from scipy import ndimage, signal
 
 from core.decode import AudioTrack
 from core.face import FaceTrack
 from core.levels import frame_levels_dbfs
 
 __all__ = ["GRID_RATE", "LOG_FLOOR", "N_MELS", "AudioFeatures", "MouthFeatures", "audio_features", "log_mel_energies",
-           "mouth_features", "speech_activity"]
+           "mel_filters", "mouth_features", "speech_activity"]
 
 GRID_RATE = 100  # Hz
 # Mel bands from 80 Hz to 7.6 kHz. The cross-speaker model (core.estimate.speaker) reads the spectral
@@ -100,21 +100,76 @@ def log_mel_energies(samples: np.ndarray, rate: int, chunk_frames: int = 60 * GR
     times the clip's mean band energy, so digital silence reads as quiet, not as an extreme value.
     Computed a minute at a time, so the spectrogram of a long clip never sits in memory whole; the
     rows are the same as in one pass.
+
+    The spectrogram is librosa's ``melspectrogram`` (Hann window, power 2, Slaney mel filters) computed in
+    the same operations, so its values are the same to the bit (``tests/test_features.py`` compares them),
+    without importing ``librosa.feature``: that import alone took 2.1 s of the 6.7 s analysis of a 20 s
+    clip on two cores.
     """
     hop = rate // GRID_RATE
     n_fft = 512
+    win_length = min(n_fft, 4 * hop)
+    window = np.zeros(n_fft)
+    left = (n_fft - win_length) // 2
+    window[left:left + win_length] = signal.get_window("hann", win_length, fftbins=True)
+    filters = mel_filters(rate, n_fft, N_MELS, 80.0, min(7600.0, rate / 2))
     padded = np.pad(samples, n_fft // 2)  # centred frames, as librosa's center=True with zero padding
     n_frames = 1 + samples.size // hop
     rows = []
     for first in range(0, n_frames, chunk_frames):
         count = min(chunk_frames, n_frames - first)
         segment = padded[first * hop: (first + count - 1) * hop + n_fft]
-        mel = librosa.feature.melspectrogram(
-            y=segment, sr=rate, n_fft=n_fft, hop_length=hop, win_length=min(n_fft, 4 * hop),
-            n_mels=N_MELS, fmin=80.0, fmax=min(7600.0, rate / 2), center=False)
-        rows.append(mel.T)
+        frames = np.lib.stride_tricks.sliding_window_view(segment, n_fft)[::hop].T
+        spectrum = np.fft.rfft(window[:, None] * frames, axis=0).astype(np.result_type(segment.dtype, np.complex64))
+        power = np.abs(spectrum) ** 2.0
+        rows.append(np.einsum("ft,mf->mt", power, filters, optimize=True).T)
     power = np.concatenate(rows)
     return np.log10(power + LOG_FLOOR * power.mean() + 1e-12)
+
+
+@functools.cache
+def mel_filters(rate: int, n_fft: int, n_mels: int, fmin: float, fmax: float) -> np.ndarray:
+    """Slaney-normalised triangular mel filters over the bins of an ``n_fft`` real FFT, as
+    ``librosa.filters.mel`` (Slaney's mel scale: linear below 1 kHz, logarithmic above).
+
+    Returns
+    -------
+    (n_mels, 1 + n_fft // 2) float32; read-only, as it is shared between calls.
+    """
+    bins = np.fft.rfftfreq(n=n_fft, d=1.0 / rate)
+    edges = _mel_to_hz(np.linspace(_hz_to_mel(np.asarray(fmin)), _hz_to_mel(np.asarray(fmax)), n_mels + 2))
+    widths = np.diff(edges)
+    ramps = np.subtract.outer(edges, bins)
+    weights = np.zeros((n_mels, bins.size), dtype=np.float32)
+    for i in range(n_mels):
+        weights[i] = np.maximum(0, np.minimum(-ramps[i] / widths[i], ramps[i + 2] / widths[i + 1]))
+    weights *= (2.0 / (edges[2:n_mels + 2] - edges[:n_mels]))[:, np.newaxis]
+    weights.flags.writeable = False
+    return weights
+
+
+# Slaney's mel scale: 3 mels per 200 Hz up to 1 kHz, then logarithmic, 27 mels per factor 6.4.
+_MEL_HZ = 200.0 / 3
+_LOG_HZ = 1000.0
+_LOG_MEL = _LOG_HZ / _MEL_HZ
+_LOG_STEP = np.log(6.4) / 27.0
+
+
+def _hz_to_mel(hz: np.ndarray) -> np.ndarray:
+    mels = hz / _MEL_HZ
+    if hz.ndim:
+        high = hz >= _LOG_HZ
+        mels[high] = _LOG_MEL + np.log(hz[high] / _LOG_HZ) / _LOG_STEP
+    elif hz >= _LOG_HZ:
+        mels = _LOG_MEL + np.log(hz / _LOG_HZ) / _LOG_STEP
+    return mels
+
+
+def _mel_to_hz(mels: np.ndarray) -> np.ndarray:
+    hz = _MEL_HZ * mels
+    high = mels >= _LOG_MEL
+    hz[high] = _LOG_HZ * np.exp(_LOG_STEP * (mels[high] - _LOG_MEL))
+    return hz
 
 
 def audio_features(audio: AudioTrack) -> AudioFeatures:

@@ -298,9 +298,9 @@ def test_free_21_1_runs_no_python_entry(machine, tmp_path, monkeypatch):
 
 
 def test_a_module_that_does_not_import_fails(monkeypatch):
-    monkeypatch.setitem(sys.modules, "librosa", None)  # "import librosa" now raises ImportError
+    monkeypatch.setitem(sys.modules, "scipy", None)  # "import scipy" now raises ImportError
     check = doctor.check_imports()
-    assert check.status == "fail" and "cannot import librosa (ModuleNotFoundError" in check.detail
+    assert check.status == "fail" and "cannot import scipy (ModuleNotFoundError" in check.detail
     assert "installer" in check.fix
 
 
