@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from kit.fake_resolve import place_clip
 from kit.project import ReferenceMeasure, content, items_by_track, new_project, original_of, timeline_of
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QObject, QSettings, Qt, Signal
 
 from core.correct import write_corrected_media
 from core.model import Report, SyncResult
@@ -291,6 +291,21 @@ def test_a_second_panel_brings_the_open_one_forward(qtbot, monkeypatch):
     finally:
         first.release()
         second.release()
+
+
+def test_emitting_a_signal_leaves_true_its_references(qapp):
+    # The panel emits a signal for every second of video tracked. PySide6 6.12.0's emit returned True without
+    # a reference of its own, so each emit took one from True, and a panel that had measured long enough died
+    # with "bool_dealloc" (the demo did, once nothing else held many references to True).
+    class Probe(QObject):
+        progressed = Signal(float, str)
+
+    probe = Probe()
+    probe.progressed.connect(lambda fraction, stage: None)
+    before = sys.getrefcount(True)
+    for _ in range(1000):
+        probe.progressed.emit(0.5, "tracking lips")
+    assert sys.getrefcount(True) >= before - 10
 
 
 def test_the_demo_opens_measures_applies_and_saves_a_screenshot(tmp_path):
