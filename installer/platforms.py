@@ -33,8 +33,8 @@ class Platform:
 
 
 # pip widens a macOS tag to the older ones it implies (macosx_14_0 takes 11_0 and universal2) but not a PEP 600
-# manylinux tag, so those are listed. macOS 14 is the oldest PySide6 6.12 and PyAV 18 have wheels for; glibc 2.34
-# (Rocky/RHEL 9, Ubuntu 22.04) the oldest PySide6 6.12 has Linux wheels for.
+# manylinux tag, so those are listed. macOS 14 is the oldest PyAV 18 has wheels for; glibc 2.34 (Rocky/RHEL 9,
+# Ubuntu 22.04) the oldest PySide6 6.11 has Linux wheels for (manylinux_2_34).
 MANYLINUX_X86_64 = (*(f"manylinux_2_{minor}_x86_64" for minor in range(34, 4, -1)),
                     "manylinux2014_x86_64", "manylinux2010_x86_64", "manylinux1_x86_64")
 PLATFORMS = {p.name: p for p in (
