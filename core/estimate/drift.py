@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from core.estimate.moments import STEP_MS
+from core.estimate.moments import STEP_MS, steps_within
 from core.estimate.peak import find_peak
 from core.model import SyncWindow
 
@@ -85,7 +85,7 @@ def anchored_offsets(curves: np.ndarray, lags: np.ndarray, spans_s: np.ndarray, 
     anchor_steps = round(anchor_ms / STEP_MS)
     windows = []
     for curve, (start, end) in zip(curves, spans_s, strict=True):
-        peak = find_peak(curve, lags - anchor_steps, int(np.ceil(reach_ms / STEP_MS)))
+        peak = find_peak(curve, lags - anchor_steps, steps_within(reach_ms))
         offset = peak.lag_ms + anchor_steps * STEP_MS if peak is not None and peak.interior else None
         windows.append(SyncWindow(float(start), float(end), offset, 0.0))
     return windows

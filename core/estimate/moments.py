@@ -18,7 +18,7 @@ from scipy import signal
 from core.features import GRID_RATE
 
 __all__ = ["STEP_MS", "BlockMoments", "LagMoments", "block_edges", "block_moments", "combined_moments",
-           "drift_shift_steps", "iter_block_moments", "join_moments", "lagged_sums", "shift_lags"]
+           "drift_shift_steps", "iter_block_moments", "join_moments", "lagged_sums", "shift_lags", "steps_within"]
 
 STEP_MS = 1000.0 / GRID_RATE
 
@@ -127,6 +127,11 @@ def join_moments(parts: list[LagMoments]) -> LagMoments:
     order = np.argsort(np.concatenate([p.block_time_s for p in parts]), kind="stable")
     return LagMoments(parts[0].lags, *(np.concatenate([getattr(p, name) for p in parts])[order]
                                       for name in ("first", "video", "audio", "block_time_s", "block_span_s")))
+
+
+def steps_within(ms: float) -> int:
+    """Lag steps that reach ``ms`` either way: a search of ``±ms`` covers ``±steps_within(ms)`` steps."""
+    return int(np.ceil(ms / STEP_MS))
 
 
 def drift_shift_steps(drift_ms_per_min: float, time_s: float) -> float:

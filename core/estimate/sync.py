@@ -48,6 +48,7 @@ from core.estimate.moments import (
     iter_block_moments,
     join_moments,
     shift_lags,
+    steps_within,
 )
 from core.estimate.peak import Peak, find_peak
 from core.estimate.speaker import usable_steps
@@ -227,7 +228,7 @@ class SyncInputs:
     def streams(self, search_ms: float) -> list[Streams]:
         """Both streams of every excerpt with a second of face and speech, prepared for a search of ``±search_ms``."""
         if search_ms not in self._streams:
-            prepared = (prepare_streams(e.face, features, int(np.ceil(search_ms / STEP_MS)) + MARGIN_STEPS,
+            prepared = (prepare_streams(e.face, features, steps_within(search_ms) + MARGIN_STEPS,
                                         int(self.settings.block_s * GRID_RATE))
                         for e, features in zip(self.excerpts, self.features, strict=True))
             self._streams[search_ms] = [s for s in prepared if s is not None]
@@ -238,7 +239,7 @@ class SyncInputs:
         key = (search_ms, round(drift_ms_per_min, 6))
         if key not in self._own:
             self._own[key] = own_correlation(self.streams(search_ms), drift_ms_per_min,
-                                             int(np.ceil(search_ms / STEP_MS)))
+                                             steps_within(search_ms))
         return self._own[key]
 
     def measurement(self, model: FittedModel) -> Measurement | None:
@@ -353,7 +354,7 @@ class Measurement:
 
 def measure(inputs: SyncInputs, model: FittedModel, search_ms: float) -> Measurement:
     """Windows, drift, the offset's peak and its evidence over ``±search_ms``."""
-    search_steps = int(np.ceil(search_ms / STEP_MS))
+    search_steps = steps_within(search_ms)
     streams = inputs.streams(search_ms)
     signals = [(model.speaker.mouth_signal(s.mouth)[:, None], usable_steps(s.mouth_weight),
                 model.speaker.sound_signal(s.audio)[:, None], s.audio_weight) for s in streams]
@@ -451,7 +452,7 @@ def _window(inputs: SyncInputs, moments: LagMoments, b: int, peak: Peak | None, 
     if peak is None or not peak.interior:
         return SyncWindow(round(float(start), 3), round(float(end), 3), None, 0.0)
     bilabial = bilabial_opinion([e.between(start, end) for e in inputs.events], peak.lag_ms, drift_ms_per_min)
-    disagreement = stretches_disagree(stretches, drift_ms_per_min, int(np.ceil(search_ms / STEP_MS)), (start, end))
+    disagreement = stretches_disagree(stretches, drift_ms_per_min, steps_within(search_ms), (start, end))
     evidence = _evidence(peak, moments.first[b, peak.index, 0, 0], own_lag_ms, bilabial, search_ms, disagreement)
     confidence = model.calibration.confidence(evidence)
     return SyncWindow(round(float(start), 3), round(float(end), 3), round(peak.lag_ms, 1), round(confidence, 3))
