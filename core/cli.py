@@ -14,7 +14,7 @@ import os
 import sys
 
 from core.errors import MediaError
-from core.stopping import Stopped, stop_signals_handled
+from core.stopping import Stopped, check_stopped, stop_signals_handled
 from core.version import VERSION
 
 COMMANDS = ("analyze", "qc", "synth", "demo", "fix", "compare", "prep_audio", "conform_fps", "config", "doctor")
@@ -34,7 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         with stop_signals_handled():
-            return int(args.run(args))
+            status = int(args.run(args))
+            check_stopped()  # a stop whose exception native code swallowed still ends the run as stopped
+            return status
     except MediaError as exc:
         print(f"lipalign: {exc}", file=sys.stderr)
         return 2

@@ -28,6 +28,7 @@ from core.model import SyncResult, speed_ratio
 from core.mux import audio_frame, copyable_tags, moved_packets, mux_interleaved, output_container
 from core.probe import _short, open_container, probe
 from core.progress import ProgressFn, no_progress
+from core.stopping import check_stopped
 
 __all__ = ["AudioCorrector", "CorrectedMedia", "check_correction", "choose_audio_codec", "correct_audio",
            "correction_from_sync", "offset_at_video_start", "write_corrected_audio_file", "write_corrected_media"]
@@ -200,7 +201,9 @@ def _encoded_audio(stream: av.audio.stream.AudioStream, blocks: Iterable[np.ndar
     for block in blocks:
         for first in range(0, block.shape[1], FRAME_SAMPLES):
             part = block[:, first:first + FRAME_SAMPLES]
-            yield from stream.encode(audio_frame(part, layout, rate, start))
+            packets = stream.encode(audio_frame(part, layout, rate, start))
+            check_stopped()  # the encoder can swallow a stop raised while it runs
+            yield from packets
             start += part.shape[1]
     yield from stream.encode(None)
 

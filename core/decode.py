@@ -24,6 +24,7 @@ import soxr
 from core.errors import MediaError
 from core.levels import LevelMeter, frame_levels_dbfs
 from core.probe import _short, clip_start_s, open_container, quarter_turns
+from core.stopping import check_stopped
 
 __all__ = ["AudioBlocks", "AudioChannels", "AudioTrack", "SpooledAudio", "VideoFrame", "decode_audio",
            "decode_audio_channels", "decode_threads", "decoded_ahead", "default_layout", "iter_video_frames",
@@ -193,7 +194,9 @@ def _planar_audio(path: str) -> Iterator[tuple[float, np.ndarray]]:
             for frame in container.decode(stream):
                 if start_s is None and frame.pts is not None:
                     start_s = float(frame.pts * frame.time_base) - origin
-                for converted in interleaved.resample(frame):
+                converted_frames = interleaved.resample(frame)
+                check_stopped()  # the resampler can swallow a stop raised while it runs
+                for converted in converted_frames:
                     decoded = True
                     yield start_s or 0.0, _planes(converted)
         except av.error.FFmpegError as exc:

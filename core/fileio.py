@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import MediaError
-from core.stopping import stops_held
+from core.stopping import check_stopped, stops_held
 
 __all__ = ["OutputTarget", "output_file", "output_target", "refuse_overwriting_input", "refuse_writing_twice",
            "remove_stale_temp_files", "same_file", "temp_files_of", "write_text_output"]
@@ -151,6 +151,7 @@ def output_file(path: str | os.PathLike[str]) -> Iterator[Path]:
             if exc.errno not in _NO_ROOM:
                 raise
             raise MediaError(f"{target.path}: cannot write there ({os.strerror(exc.errno)})") from None
+        check_stopped()  # a stopped run commits nothing, even where native code swallowed the stop
         try:
             if target.direct:
                 _copy_into(tmp, target.path)

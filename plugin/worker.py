@@ -27,7 +27,7 @@ from typing import Any
 
 from core.errors import MediaError
 from core.fileio import write_text_output
-from core.stopping import Stopped, stop_signals_handled
+from core.stopping import Stopped, check_stopped, stop_signals_handled
 from plugin import timeline
 from plugin.bridge import BridgeError, RemoteResolve, worker_channel
 from plugin.resolve_api import ResolveUnsupported, check_support
@@ -72,7 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         with stop_signals_handled():
-            return _work(args)
+            status = _work(args)
+            check_stopped()  # a stop whose exception native code swallowed still ends the run as stopped
+            return status
     except Stopped as stop:  # SIGINT, SIGTERM or SIGHUP: the run unwound, its temporary files are gone
         print(f"lipalign worker: {stop}; nothing was left half-written", file=sys.stderr)
         return stop.exit_code
