@@ -20,7 +20,7 @@ import numpy as np
 from core.errors import MediaError
 from core.fileio import output_file, refuse_overwriting_input
 from core.framerate import nearest_standard_fps
-from core.mux import copyable_tags, moved_packets, mux_interleaved, output_container
+from core.mux import copyable_tags, encoded, moved_packets, mux_interleaved, output_container
 from core.probe import _short, clip_start_s, open_container, probe
 from core.progress import ProgressFn, no_progress
 
@@ -117,7 +117,7 @@ def conform_fps(input_path: str | os.PathLike[str], output_path: str | os.PathLi
                 audio_out.metadata.update(audio_in.metadata)
                 audio_packets = list(_copied_audio(input_path, audio_in.index, origin, audio_out))
 
-            def encoded() -> Iterator[av.Packet]:
+            def retimed_packets() -> Iterator[av.Packet]:
                 nonlocal written
                 for k, (index, frame) in enumerate(_grid_frames(source, video_in, picks)):
                     used.add(index)
@@ -126,10 +126,10 @@ def conform_fps(input_path: str | os.PathLike[str], output_path: str | os.PathLi
                     written += 1
                     if k % 25 == 0:
                         progress(0.9 * k / picks.size, "re-timing pictures")
-                    yield from video_out.encode(frame)
-                yield from video_out.encode(None)
+                    yield from encoded(video_out, frame)
+                yield from encoded(video_out, None)
 
-            mux_interleaved(out, encoded(), audio_packets)
+            mux_interleaved(out, retimed_packets(), audio_packets)
     progress(1.0, "done")
     return ConformResult(
         input=input_path, output=output_path, fps=float(rate), fps_text=str(rate),

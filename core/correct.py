@@ -25,10 +25,9 @@ from core.decode import AudioBlocks, stream_audio_channels
 from core.errors import MediaError
 from core.fileio import output_file, refuse_overwriting_input
 from core.model import SyncResult, speed_ratio
-from core.mux import audio_frame, copyable_tags, moved_packets, mux_interleaved, output_container
+from core.mux import audio_frame, copyable_tags, encoded, moved_packets, mux_interleaved, output_container
 from core.probe import _short, open_container, probe
 from core.progress import ProgressFn, no_progress
-from core.stopping import check_stopped
 
 __all__ = ["AudioCorrector", "CorrectedMedia", "check_correction", "choose_audio_codec", "correct_audio",
            "correction_from_sync", "offset_at_video_start", "write_corrected_audio_file", "write_corrected_media"]
@@ -201,11 +200,9 @@ def _encoded_audio(stream: av.audio.stream.AudioStream, blocks: Iterable[np.ndar
     for block in blocks:
         for first in range(0, block.shape[1], FRAME_SAMPLES):
             part = block[:, first:first + FRAME_SAMPLES]
-            packets = stream.encode(audio_frame(part, layout, rate, start))
-            check_stopped()  # the encoder can swallow a stop raised while it runs
-            yield from packets
+            yield from encoded(stream, audio_frame(part, layout, rate, start))
             start += part.shape[1]
-    yield from stream.encode(None)
+    yield from encoded(stream, None)
 
 
 def _add_audio_stream(out: av.container.OutputContainer, codec: str, audio: AudioBlocks,

@@ -13,8 +13,10 @@ import numpy as np
 
 from core.errors import MediaError
 from core.probe import _short
+from core.stopping import check_stopped
 
-__all__ = ["audio_frame", "copyable_tags", "moved_packets", "mux_interleaved", "output_container", "packet_time_s"]
+__all__ = ["audio_frame", "copyable_tags", "encoded", "moved_packets", "mux_interleaved", "output_container",
+           "packet_time_s"]
 
 # Container tags a muxer writes itself; copying a source's would misdescribe the new file.
 MUXER_TAGS = frozenset({"encoder", "major_brand", "minor_version", "compatible_brands"})
@@ -37,6 +39,18 @@ def audio_frame(samples: np.ndarray, layout: str, rate: int, pts: int) -> av.Aud
     frame.pts = pts
     frame.time_base = Fraction(1, rate)
     return frame
+
+
+def encoded(stream: av.audio.stream.AudioStream | av.video.stream.VideoStream,
+            frame: av.AudioFrame | av.VideoFrame | None) -> list[av.Packet]:
+    """``stream.encode(frame)``, then any stop the encoder swallowed (:func:`core.stopping.check_stopped`).
+
+    A stop signal's exception raised inside PyAV's encoder is lost now and then; checking after each frame
+    stops a long encode within a frame instead of letting it run to the end.
+    """
+    packets = stream.encode(frame)
+    check_stopped()
+    return packets
 
 
 def packet_time_s(packet: av.Packet) -> float:

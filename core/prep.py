@@ -26,7 +26,7 @@ from core import levels
 from core.decode import AudioTrack, SpooledAudio, spool_audio, spool_samples
 from core.errors import MediaError
 from core.fileio import output_file, refuse_overwriting_input
-from core.mux import copyable_tags
+from core.mux import copyable_tags, encoded
 from core.probe import open_container, probe
 from core.progress import ProgressFn, no_progress
 
@@ -282,7 +282,7 @@ def _write_wav(path: str, pcm_blocks: Iterable[np.ndarray], rate: int, tags: dic
             frame.pts = written
             frame.time_base = Fraction(1, rate)
             written += pcm.size
-            for packet in stream.encode(frame):
+            for packet in encoded(stream, frame):
                 out.mux(packet)
-        for packet in stream.encode(None):
+        for packet in encoded(stream, None):
             out.mux(packet)

@@ -33,6 +33,7 @@ from scipy import signal
 from core.errors import MediaError
 from core.fileio import output_file, write_text_output
 from core.framerate import parse_fps
+from core.mux import encoded
 from core.probe import open_container
 from core.progress import ProgressFn, no_progress
 from core.version import VERSION
@@ -572,18 +573,18 @@ def synthesize(output: str | os.PathLike[str], *, offset_ms: float = 0.0, drift_
             for i, t in enumerate(frame_times):
                 picture = av.VideoFrame.from_ndarray(renderer.frame(opening[i], t), format="rgb24")
                 picture.pts = i
-                container.mux(video.encode(picture))
+                container.mux(encoded(video, picture))
                 # Interleave: send the sound up to the end of this frame before the next picture.
                 while queued is not None and queued.pts < (i + 1) / rate * sample_rate:
-                    container.mux(sound.encode(queued))
+                    container.mux(encoded(sound, queued))
                     queued = next(pending, None)
                 if i % 25 == 0:
                     progress(0.1 + 0.9 * i / n_frames, "drawing and encoding")
             while queued is not None:
-                container.mux(sound.encode(queued))
+                container.mux(encoded(sound, queued))
                 queued = next(pending, None)
-            container.mux(video.encode(None))
-            container.mux(sound.encode(None))
+            container.mux(encoded(video, None))
+            container.mux(encoded(sound, None))
         finally:
             container.close()
     write_text_output(f"{os.fspath(output)}{TRUTH_SUFFIX}", json.dumps(asdict(truth), indent=2) + "\n")

@@ -4,6 +4,7 @@ the conventional exit code, no temporary or partial file, and no face-tracking p
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import signal
 import subprocess
@@ -12,12 +13,15 @@ import threading
 import time
 from pathlib import Path
 
+import av
+import numpy as np
 import pytest
 from kit.fake_resolve import FakeResolve, place_clip
 
 from core.correct import write_corrected_media
 from core.decode import decode_audio
 from core.fileio import output_file, temp_files_of
+from core.mux import audio_frame, encoded
 from core.stopping import Stopped, check_stopped, stop_signals_handled, stops_held
 from plugin.bridge import TOKEN_ENV, BridgeServer
 
@@ -193,6 +197,16 @@ def test_a_swallowed_stop_ends_decoding_and_writing(corpus, tmp_path):
     with pytest.raises(Stopped), stop_signals_handled():
         write_corrected_media(clip, tmp_path / "fixed.mp4", 80.0, progress=progress)
     assert 2 <= blocks < 6 and list(tmp_path.iterdir()) == []  # stopped within a block, not at the end
+
+
+def test_a_swallowed_stop_ends_an_encode():
+    with av.open(io.BytesIO(), "w", format="wav") as out:
+        stream = out.add_stream("pcm_s16le", rate=16000, layout="mono")
+        frame = audio_frame(np.zeros((1, 1024), np.float32), "mono", 16000, 0)
+        assert encoded(stream, frame) is not None  # no stop: the packets, as stream.encode gives them
+        with pytest.raises(Stopped), stop_signals_handled():
+            swallow_a_stop(signal.SIGTERM)
+            encoded(stream, frame)
 
 
 def test_outside_a_run_the_signals_are_left_alone():
