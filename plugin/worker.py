@@ -72,9 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         with stop_signals_handled():
-            status = _work(args)
-            check_stopped()  # a stop whose exception native code swallowed still ends the run as stopped
-            return status
+            return _work(args)
     except Stopped as stop:  # SIGINT, SIGTERM or SIGHUP: the run unwound, its temporary files are gone
         print(f"lipalign worker: {stop}; nothing was left half-written", file=sys.stderr)
         return stop.exit_code
@@ -99,6 +97,7 @@ def _work(args: argparse.Namespace) -> int:
         emit = client.notify
     try:
         summary = run(resolve, args, emit)
+        check_stopped()  # a stop native code swallowed is reported as a stop, not as "done"
     except (ResolveUnsupported, MediaError, ValueError) as exc:
         emit("error", message=str(exc))
         print(f"lipalign worker: {exc}", file=sys.stderr)

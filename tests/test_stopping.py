@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import os
 import signal
 import subprocess
@@ -207,6 +208,21 @@ def test_a_swallowed_stop_ends_an_encode():
         with pytest.raises(Stopped), stop_signals_handled():
             swallow_a_stop(signal.SIGTERM)
             encoded(stream, frame)
+
+
+def test_the_resolve_worker_reports_a_swallowed_stop_not_done(monkeypatch, capsys):
+    import plugin.external
+    import plugin.worker
+
+    def measuring_while_the_stop_is_swallowed(resolve, args, emit):
+        swallow_a_stop(signal.SIGTERM)
+        return {"clips": []}
+
+    monkeypatch.setattr(plugin.external, "connect", lambda: FakeResolve("19.0.2"))
+    monkeypatch.setattr(plugin.worker, "run", measuring_while_the_stop_is_swallowed)
+    assert plugin.worker.main(["--external", "--measure-only"]) == 143
+    ops = [json.loads(line)["op"] for line in capsys.readouterr().err.splitlines() if line.startswith("{")]
+    assert ops == ["error"]
 
 
 def test_outside_a_run_the_signals_are_left_alone():
