@@ -9,7 +9,9 @@ there is little. Every window adds an excerpt to the estimate (its blocks keep t
 and splices are seen across windows), and reading stops once the estimate is sure enough
 (:func:`sure_enough`) or the file is used up: when the planned windows are read and the answer is still not
 sure, the stretches between them are read too (:func:`gaps`). Windows that meet are joined into one
-excerpt, so a file read to the end in windows is estimated exactly as if it had been read in one go.
+excerpt, so a file read to the end in windows is estimated as if it had been read in one go, from the same
+face tracks (a reader that tracks each window afresh gets slightly different landmarks, since the tracker
+places each frame's from the previous frame's).
 
 The planning and the stopping rule are pure functions; :func:`measure_progressively` runs them over any
 reader of windows, so the estimator benchmark runs exactly this loop over tracks it has cached.
